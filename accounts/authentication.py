@@ -1,0 +1,36 @@
+"""Bearer JWT authentication: an Authorization header that is not a valid Bearer token is 401."""
+
+from typing import Any
+
+from rest_framework.request import Request
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, TokenError
+from rest_framework_simplejwt.tokens import AccessToken, Token
+
+from gamebackend.logging import user_id_var
+
+
+class BearerTokenAuthentication(JWTAuthentication):
+    www_authenticate_realm = "api"
+
+    def authenticate(self, request: Request) -> tuple[Any, Token] | None:
+        header = self.get_header(request)
+        if header is None:
+            return None
+        parts = header.split()
+        if len(parts) != 2 or parts[0] != b"Bearer":
+            raise AuthenticationFailed(
+                "The Authorization header must be 'Bearer <token>'.", code="token_invalid"
+            )
+        validated = self.get_validated_token(parts[1])
+        user = self.get_user(validated)
+        user_id_var.set(user.username)
+        return user, validated
+
+    def get_validated_token(self, raw_token: bytes) -> Token:
+        try:
+            return AccessToken(raw_token)
+        except TokenError as exc:
+            raise AuthenticationFailed(
+                f"Invalid access token: {exc}", code="token_invalid"
+            ) from None

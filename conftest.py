@@ -1,0 +1,54 @@
+"""Fixtures shared by every app's tests."""
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+from rest_framework.throttling import SimpleRateThrottle
+
+
+@pytest.fixture(autouse=True)
+def _generous_throttles(monkeypatch):
+    """Throttles stay on, with rates no functional test reaches; throttle tests lower them."""
+    for scope in list(SimpleRateThrottle.THROTTLE_RATES):
+        monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, scope, "100000/min")
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def player(db):
+    from accounts.tests.factories import PlayerFactory
+
+    return PlayerFactory()
+
+
+@pytest.fixture
+def player_client(player):
+    return client_for(player)
+
+
+def client_for(user):
+    from accounts.services import token_pair_issue
+
+    client = APIClient()
+    pair = token_pair_issue(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair.access}")
+    return client
+
+
+def pytest_collection_modifyitems(config, items):
+    """`@pytest.mark.postgres` tests (row-lock races) run only against PostgreSQL."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL=postgres://...)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)

@@ -1,0 +1,188 @@
+"""RFC 9457 problem details: the one place where exceptions become HTTP error responses.
+
+Domain errors subclass `Problem` (in each app's `errors.py`) and are raised from services;
+views never build error responses themselves.
+"""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions
+from rest_framework.response import Response
+
+logger = logging.getLogger("gamebackend.errors")
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+WWW_AUTHENTICATE = 'Bearer realm="api"'
+
+
+class Problem(exceptions.APIException):
+    """An error with a stable machine-readable `code`, rendered as a problem response.
+
+    `extra` members are added to the problem body (for example `balance` or `runId`).
+    """
+
+    status_code = 400
+    default_code = "bad_request"
+    default_detail = "The request cannot be processed."
+    title: str | None = None
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.extra = extra or {}
+        self.headers = headers or {}
+
+
+class PayloadTooLarge(Problem):
+    status_code = 413
+    default_code = "payload_too_large"
+    default_detail = "The request body is larger than 1 MiB."
+
+
+class InternalError(Problem):
+    status_code = 500
+    default_code = "internal_error"
+    default_detail = "The server failed to handle this request; it has been logged."
+
+
+# DRF's own exceptions, by class, to the codes of the contract.
+_DRF_CODES: list[tuple[type[exceptions.APIException], str]] = [
+    (exceptions.ValidationError, "validation_error"),
+    (exceptions.ParseError, "malformed_json"),
+    (exceptions.NotAuthenticated, "not_authenticated"),
+    (exceptions.AuthenticationFailed, "token_invalid"),
+    (exceptions.PermissionDenied, "permission_denied"),
+    (exceptions.NotFound, "not_found"),
+    (exceptions.MethodNotAllowed, "method_not_allowed"),
+    (exceptions.NotAcceptable, "not_acceptable"),
+    (exceptions.UnsupportedMediaType, "unsupported_media_type"),
+    (exceptions.Throttled, "throttled"),
+]
+
+
+def problem_code(exc: exceptions.APIException) -> str:
+    if isinstance(exc, Problem):
+        return str(exc.default_code)
+    for exc_class, code in _DRF_CODES:
+        if isinstance(exc, exc_class):
+            return code
+    return "error"
+
+
+def problem_body(
+    *, status: int, code: str, detail: str, title: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": f"urn:gamebackend:problem:{code}",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "code": code,
+        "detail": detail,
+    }
+    body.update(extra)
+    return body
+
+
+def flatten_errors(detail: Any, path: str = "") -> list[dict[str, Any]]:
+    """Turn DRF's nested ValidationError detail into `[{"field", "code", "message"}]`."""
+    if isinstance(detail, dict):
+        errors = []
+        for key, value in detail.items():
+            field = str(key) if not path else f"{path}.{key}"
+            if key in ("non_field_errors", "__all__"):
+                field = path
+            errors.extend(flatten_errors(value, field))
+        return errors
+    if isinstance(detail, list):
+        if all(isinstance(item, exceptions.ErrorDetail | str) for item in detail):
+            return [_error_entry(path, item) for item in detail]
+        errors = []
+        for index, item in enumerate(detail):
+            if item:
+                errors.extend(flatten_errors(item, f"{path}.{index}" if path else str(index)))
+        return errors
+    return [_error_entry(path, detail)]
+
+
+def _error_entry(field: str, item: Any) -> dict[str, Any]:
+    return {
+        "field": field or None,
+        "code": getattr(item, "code", None) or "invalid",
+        "message": str(item),
+    }
+
+
+def _detail_text(exc: exceptions.APIException) -> str:
+    detail = exc.detail
+    if isinstance(exc, exceptions.ValidationError):
+        return "The request is not valid; see errors."
+    if isinstance(detail, dict):
+        # simplejwt's InvalidToken carries {"detail": ..., "messages": [...]}.
+        return str(detail.get("detail", "The request cannot be processed."))
+    if isinstance(detail, list):
+        return "; ".join(str(item) for item in detail)
+    return str(detail)
+
+
+def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    if isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif not isinstance(exc, exceptions.APIException):
+        logger.exception("unhandled error", exc_info=exc)
+        exc = InternalError()
+
+    # DRF's handler adds WWW-Authenticate and Retry-After and rolls back a failed atomic block.
+    # (Imported here: rest_framework.views imports the parser classes, which import this module.)
+    from rest_framework.views import exception_handler as drf_exception_handler
+
+    drf_response = drf_exception_handler(exc, context)
+    headers = dict(drf_response.headers.items()) if drf_response is not None else {}
+    headers.pop("Content-Type", None)
+    status = exc.status_code
+    code = problem_code(exc)
+    extra: dict[str, Any] = {}
+    if isinstance(exc, exceptions.ValidationError):
+        extra["errors"] = flatten_errors(exc.detail)
+    if isinstance(exc, Problem):
+        extra.update(exc.extra)
+        headers.update(exc.headers)
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", WWW_AUTHENTICATE)
+    if status == 429 and "Retry-After" not in headers:
+        headers["Retry-After"] = "60"
+    body = problem_body(
+        status=status,
+        code=code,
+        detail=_detail_text(exc),
+        title=getattr(exc, "title", None),
+        **extra,
+    )
+    return Response(body, status=status, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def problem_response(
+    request: HttpRequest | None, *, status: int, code: str, detail: str, **extra: Any
+) -> JsonResponse:
+    """A problem response for code paths outside DRF views (middleware, Django handlers)."""
+    response = JsonResponse(
+        problem_body(status=status, code=code, detail=detail, **extra),
+        status=status,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
+    if status == 401:
+        response["WWW-Authenticate"] = WWW_AUTHENTICATE
+    return response

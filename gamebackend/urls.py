@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from gamebackend.views import HealthView
+
+urlpatterns = [
+    path("health", HealthView.as_view(), name="health"),
+    path("", include("accounts.urls")),
+    path("", include("economy.urls")),
+    path("", include("telemetry.urls")),
+    path("", include("analytics.urls")),
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "gamebackend.views.bad_request"
+handler403 = "gamebackend.views.permission_denied"
+handler404 = "gamebackend.views.page_not_found"
+handler500 = "gamebackend.views.server_error"

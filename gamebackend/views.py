@@ -1,0 +1,124 @@
+"""The base class of every API view, `/health`, and problem responses for Django-level errors."""
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.views import defaults
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import exceptions, serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from gamebackend.problems import problem_response
+
+logger = logging.getLogger(__name__)
+
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+class ApiView(APIView):
+    """Decides 405 and 415 before authentication, as the contract orders them."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        method = (request.method or "").lower()
+        if method not in self.http_method_names or not hasattr(self, method):
+            raise exceptions.MethodNotAllowed(request.method)
+        if request.method in BODY_METHODS and _has_body(request):
+            content_type = (request.content_type or "").split(";")[0].strip().lower()
+            if content_type != "application/json" and not content_type.endswith("+json"):
+                raise exceptions.UnsupportedMediaType(content_type or "(none)")
+        super().initial(request, *args, **kwargs)
+
+
+def _has_body(request: Request) -> bool:
+    meta = request.META
+    return (meta.get("CONTENT_LENGTH") or "0") not in ("", "0") or "HTTP_TRANSFER_ENCODING" in meta
+
+
+HealthResponseSerializer = inline_serializer(
+    "HealthResponse",
+    {
+        "status": serializers.ChoiceField(choices=["ok", "unavailable"]),
+        "checks": serializers.DictField(child=serializers.CharField()),
+        "version": serializers.CharField(),
+    },
+)
+
+
+class HealthView(ApiView):
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="health",
+        responses={200: HealthResponseSerializer, 503: HealthResponseSerializer},
+        tags=["operations"],
+    )
+    def get(self, request: Request) -> Response:
+        checks = {"database": _check_database()}
+        healthy = all(value == "ok" for value in checks.values())
+        body = {
+            "status": "ok" if healthy else "unavailable",
+            "checks": checks,
+            "version": settings.VERSION,
+        }
+        if not healthy:
+            return Response(body, status=503, headers={"Retry-After": "5"})
+        return Response(body)
+
+
+def _check_database() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # any driver or pool error means the database is unreachable
+        logger.warning("health: database check failed", extra={"error": str(exc)})
+        # A broken connection must not be reused by the next request of this thread.
+        connection.close_if_unusable_or_obsolete()
+        return "unavailable"
+    return "ok"
+
+
+def _is_html_path(request: HttpRequest) -> bool:
+    return request.path.startswith(("/admin", "/docs", "/redoc", "/static"))
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_html_path(request):
+        return defaults.bad_request(request, exception)
+    return problem_response(
+        request, status=400, code="bad_request", detail="The request cannot be processed."
+    )
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_html_path(request):
+        return defaults.permission_denied(request, exception)
+    return problem_response(
+        request, status=403, code="permission_denied", detail="You may not do this."
+    )
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_html_path(request):
+        return defaults.page_not_found(request, exception)
+    return problem_response(
+        request, status=404, code="not_found", detail=f"No resource at {request.path}."
+    )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_html_path(request):
+        return defaults.server_error(request)
+    return problem_response(
+        request,
+        status=500,
+        code="internal_error",
+        detail="The server failed to handle this request; it has been logged.",
+    )
