@@ -1,0 +1,138 @@
+"""Bearer token checks on a protected endpoint: every way a token can be wrong is a 401."""
+
+import base64
+import json
+import time
+import uuid
+
+import jwt
+import pytest
+from django.conf import settings
+
+from accounts.services import token_pair_issue
+
+pytestmark = pytest.mark.django_db
+
+PROTECTED = "/account/password"
+BODY = {"password": "correct horse battery staple"}
+
+
+def claims(**overrides):
+    now = int(time.time())
+    base = {
+        "token_type": "access",
+        "exp": now + 600,
+        "iat": now,
+        "jti": uuid.uuid4().hex,
+        "sub": "player_0001",
+        "iss": settings.JWT_ISSUER,
+        "aud": settings.JWT_AUDIENCE,
+    }
+    base.update(overrides)
+    return {key: value for key, value in base.items() if value is not None}
+
+
+def sign(payload, key=None, algorithm="HS256"):
+    return jwt.encode(payload, key or settings.JWT_SECRET, algorithm=algorithm)
+
+
+def call(api_client, authorization):
+    if authorization is not None:
+        api_client.credentials(HTTP_AUTHORIZATION=authorization)
+    return api_client.post(PROTECTED, BODY, format="json")
+
+
+def assert_401(response, code):
+    assert response.status_code == 401
+    assert response.json()["code"] == code
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_valid_token_is_accepted(api_client, player):
+    response = call(api_client, f"Bearer {sign(claims(sub=player.username))}")
+
+    assert response.status_code == 204
+
+
+def test_no_token(api_client, player):
+    assert_401(call(api_client, None), "not_authenticated")
+
+
+@pytest.mark.parametrize(
+    "header", ["Token abc", "Bearer", "Bearer a b", "bearer", "Basic dXNlcjpwYXNz", ""]
+)
+def test_malformed_authorization_header(api_client, player, header):
+    assert_401(call(api_client, header), "token_invalid")
+
+
+def test_wrong_signature(api_client, player):
+    token = sign(claims(sub=player.username), key="another-secret-that-is-32-bytes-long!!")
+
+    assert_401(call(api_client, f"Bearer {token}"), "token_invalid")
+
+
+def test_alg_none_is_refused(api_client, player):
+    header = base64.urlsafe_b64encode(b'{"alg":"none","typ":"JWT"}').rstrip(b"=").decode()
+    payload = base64.urlsafe_b64encode(json.dumps(claims(sub=player.username)).encode())
+    token = f"{header}.{payload.rstrip(b'=').decode()}."
+
+    assert_401(call(api_client, f"Bearer {token}"), "token_invalid")
+
+
+def test_hs512_is_refused_because_hs256_is_pinned(api_client, player):
+    token = sign(claims(sub=player.username), algorithm="HS512")
+
+    assert_401(call(api_client, f"Bearer {token}"), "token_invalid")
+
+
+def test_tampered_payload(api_client, player):
+    header, _, signature = sign(claims(sub=player.username)).split(".")
+    forged = base64.urlsafe_b64encode(json.dumps(claims(sub="staff_admin")).encode())
+
+    token = f"{header}.{forged.rstrip(b'=').decode()}.{signature}"
+
+    assert_401(call(api_client, f"Bearer {token}"), "token_invalid")
+
+
+def test_expired_token(api_client, player):
+    token = sign(claims(sub=player.username, exp=int(time.time()) - 1))
+
+    assert_401(call(api_client, f"Bearer {token}"), "token_invalid")
+
+
+@pytest.mark.parametrize(
+    "override", [{"aud": "other-game"}, {"iss": "someone-else"}, {"aud": None}, {"iss": None}]
+)
+def test_wrong_or_missing_audience_or_issuer(api_client, player, override):
+    token = sign(claims(sub=player.username, **override))
+
+    assert_401(call(api_client, f"Bearer {token}"), "token_invalid")
+
+
+def test_refresh_token_is_refused_as_access_token(api_client, player):
+    refresh = token_pair_issue(user=player).refresh
+
+    assert_401(call(api_client, f"Bearer {refresh}"), "token_invalid")
+
+
+def test_token_of_unknown_user(api_client, player):
+    assert_401(call(api_client, f"Bearer {sign(claims(sub='ghost'))}"), "token_invalid")
+
+
+def test_issued_tokens_carry_the_contract_claims(player):
+    pair = token_pair_issue(user=player)
+
+    payload = jwt.decode(
+        pair.access,
+        settings.JWT_SECRET,
+        algorithms=["HS256"],
+        audience=settings.JWT_AUDIENCE,
+        issuer=settings.JWT_ISSUER,
+    )
+
+    assert payload["sub"] == player.username
+    assert payload["token_type"] == "access"
+    assert payload["exp"] - payload["iat"] == 7200
+    assert len(payload["jti"]) == 32
+    assert jwt.get_unverified_header(pair.access)["alg"] == "HS256"
