@@ -187,3 +187,20 @@ def player_unban(*, player: User, reason: str) -> None:
         raise exceptions.ValidationError({"reason": ["An unban needs a reason."]})
     User.objects.filter(pk=player.pk).update(is_active=True, banned_at=None, ban_reason="")
     player.refresh_from_db()
+
+
+@dataclass(frozen=True)
+class DemoAccounts:
+    player_id: str
+    staff_username: str
+
+
+def demo_accounts_create(*, player_id: str, staff_username: str, staff_password: str) -> DemoAccounts:
+    """The demo's accounts: a player, and a superuser whose password is reset to the one given."""
+    player, _ = player_get_or_create(user_id=player_id)
+    staff, _ = User.objects.get_or_create(username=staff_username)
+    staff.is_staff = True
+    staff.is_superuser = True
+    staff.set_password(staff_password)
+    staff.save()
+    return DemoAccounts(player_id=player.username, staff_username=staff.username)

@@ -3,6 +3,7 @@
 Every setting is documented in README.md ("Configuration"). Secrets fail loudly outside DEBUG.
 """
 
+import hashlib
 import os
 import secrets
 import sys
@@ -78,11 +79,13 @@ def _jwt_secret() -> str:
     secret = os.environ.get("JWT_SECRET", "")
     if len(secret.encode()) >= 32:
         return secret
+    # SystemExit rather than an exception: the start stops with one line, not a traceback.
     if secret:
-        raise ImproperlyConfigured("JWT_SECRET must be at least 32 bytes long")
+        raise SystemExit("configuration error: JWT_SECRET must be at least 32 bytes long")
     if not DEBUG:
-        raise ImproperlyConfigured(
-            "JWT_SECRET is not set; set it (32+ bytes) or run with DEBUG=true for development"
+        raise SystemExit(
+            "configuration error: JWT_SECRET is not set; set it (32+ bytes) "
+            "or run with DEBUG=true for development"
         )
     # Development only: generate one and keep it in the ignored .env so tokens survive restarts.
     secret = secrets.token_hex(32)
@@ -93,7 +96,11 @@ def _jwt_secret() -> str:
 
 
 JWT_SECRET = _jwt_secret()
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "") or JWT_SECRET
+# Django's own signing key (sessions, CSRF) is derived from JWT_SECRET unless given separately,
+# so one secret configures a deployment but the two keys never sign each other's data.
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "") or hashlib.sha256(
+    b"django-secret-key:" + JWT_SECRET.encode()
+).hexdigest()
 JWT_TTL_MIN = env_int("JWT_TTL_MIN", 120)
 JWT_REFRESH_TTL_DAYS = env_int("JWT_REFRESH_TTL_DAYS", 30)
 JWT_ISSUER = env_str("JWT_ISSUER", "gamebackend")
@@ -192,6 +199,8 @@ def database_from_url(url: str) -> dict[str, object]:
     options = dict(parse_qsl(parts.query))
     if parts.scheme == "sqlite":
         raw_path = unquote(parts.path)
+        if raw_path in {"/:memory:", ":memory:"}:
+            return {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
         # sqlite:///data/app.db is relative to the project; sqlite:////abs/app.db is absolute.
         path = Path(raw_path[1:] if raw_path.startswith("/") else raw_path)
         if not path.is_absolute():
@@ -260,7 +269,7 @@ SESSION_COOKIE_SECURE = not DEBUG and not TESTING
 CSRF_COOKIE_SECURE = not DEBUG and not TESTING
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 

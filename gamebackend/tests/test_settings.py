@@ -1,0 +1,77 @@
+"""Configuration from the environment: production settings pass `check --deploy`; a missing
+or short secret stops the start with one line."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gamebackend.settings import database_from_url
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION = {
+    "DEBUG": "false",
+    "ENV_FILE": "/dev/null",
+    "JWT_SECRET": "d7c1e0a94b2f6e83c5a17b9d02f4e6a8b3c9d1e5f7a2b4c6",
+    "DATABASE_URL": "sqlite:///:memory:",
+    "ALLOWED_HOSTS": "api.example.com",
+}
+
+
+def manage(*args, **env):
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "JWT_SECRET", "TESTING"}}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("secret", "message"),
+    [
+        (
+            None,
+            "configuration error: JWT_SECRET is not set; set it (32+ bytes) or run with DEBUG=true for development",
+        ),
+        ("x" * 31, "configuration error: JWT_SECRET must be at least 32 bytes long"),
+    ],
+)
+def test_missing_or_short_secret_stops_the_start_with_one_line(secret, message):
+    env = {k: v for k, v in PRODUCTION.items() if k != "JWT_SECRET"}
+    if secret is not None:
+        env["JWT_SECRET"] = secret
+
+    result = manage("check", **env)
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == message
+
+
+def test_sqlite_url_is_relative_to_the_project_and_serializes_writers():
+    config = database_from_url("sqlite:///data/app.db")
+
+    assert config["NAME"] == str(ROOT / "data" / "app.db")
+    assert config["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert "journal_mode=WAL" in config["OPTIONS"]["init_command"]
+
+
+def test_postgres_url_uses_psycopg_with_a_pool():
+    config = database_from_url("postgres://game:s%40cret@db.internal:5433/live")
+
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert (config["NAME"], config["USER"], config["PASSWORD"]) == ("live", "game", "s@cret")
+    assert (config["HOST"], config["PORT"]) == ("db.internal", "5433")
+    assert config["OPTIONS"]["pool"]["max_size"] == 8
