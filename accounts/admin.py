@@ -11,7 +11,7 @@ class PlayerAdmin(UserAdmin):
     search_fields = ["username__exact", "username__startswith", "email"]
     readonly_fields = ["banned_at", "ban_reason", "locked_until", "date_joined", "last_login"]
     fieldsets = [
-        *UserAdmin.fieldsets,
+        *(UserAdmin.fieldsets or ()),
         ("Ban and lockout", {"fields": ["banned_at", "ban_reason", "locked_until"]}),
     ]
     show_full_result_count = False

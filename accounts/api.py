@@ -1,9 +1,12 @@
+from typing import cast
+
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import services
+from accounts.models import User
 from accounts.serializers import (
     LoginRequestSerializer,
     PasswordSetRequestSerializer,
@@ -84,6 +87,6 @@ class PasswordSetView(ApiView):
         serializer = PasswordSetRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.account_set_password(
-            user=request.user, password=serializer.validated_data["password"]
+            user=cast(User, request.user), password=serializer.validated_data["password"]
         )
         return Response(status=204)

@@ -24,12 +24,12 @@ class BearerTokenAuthentication(JWTAuthentication):
             )
         validated = self.get_validated_token(parts[1])
         user = self.get_user(validated)
-        user_id_var.set(user.username)
+        user_id_var.set(user.get_username())
         return user, validated
 
     def get_validated_token(self, raw_token: bytes) -> Token:
         try:
-            return AccessToken(raw_token)
+            return AccessToken(raw_token)  # type: ignore[arg-type]
         except TokenError as exc:
             raise AuthenticationFailed(
                 f"Invalid access token: {exc}", code="token_invalid"

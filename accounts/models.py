@@ -1,4 +1,4 @@
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
 
@@ -24,8 +24,6 @@ class User(AbstractUser):
     login_failures = models.PositiveSmallIntegerField(default=0)
     login_failures_since = models.DateTimeField(null=True, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)
-
-    objects = UserManager()
 
     class Meta:
         ordering = ["username"]

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework_simplejwt.exceptions import TokenBackendError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -32,7 +33,7 @@ class TokenPair:
 
 def token_pair_issue(*, user: User) -> TokenPair:
     refresh = RefreshToken.for_user(user)  # also records it as outstanding, for revocation
-    lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
+    lifetime: timedelta = jwt_settings.ACCESS_TOKEN_LIFETIME
     return TokenPair(
         access=str(refresh.access_token),
         refresh=str(refresh),
@@ -112,7 +113,7 @@ def _login_failure_record(*, user_pk: int) -> None:
 def token_refresh(*, refresh_token: str) -> TokenPair:
     """Rotate a refresh token. Presenting one that was already rotated revokes them all."""
     try:
-        payload = token_backend.decode(refresh_token, verify=True)
+        payload = token_backend.decode(refresh_token, verify=True)  # type: ignore[arg-type]
     except TokenBackendError:
         raise TokenInvalid("The refresh token is invalid or expired.") from None
     if payload.get("token_type") != "refresh" or "jti" not in payload or "sub" not in payload:
@@ -195,7 +196,9 @@ class DemoAccounts:
     staff_username: str
 
 
-def demo_accounts_create(*, player_id: str, staff_username: str, staff_password: str) -> DemoAccounts:
+def demo_accounts_create(
+    *, player_id: str, staff_username: str, staff_password: str
+) -> DemoAccounts:
     """The demo's accounts: a player, and a superuser whose password is reset to the one given."""
     player, _ = player_get_or_create(user_id=player_id)
     staff, _ = User.objects.get_or_create(username=staff_username)

@@ -98,9 +98,10 @@ def _jwt_secret() -> str:
 JWT_SECRET = _jwt_secret()
 # Django's own signing key (sessions, CSRF) is derived from JWT_SECRET unless given separately,
 # so one secret configures a deployment but the two keys never sign each other's data.
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "") or hashlib.sha256(
-    b"django-secret-key:" + JWT_SECRET.encode()
-).hexdigest()
+SECRET_KEY = (
+    env_str("DJANGO_SECRET_KEY", "")
+    or hashlib.sha256(b"django-secret-key:" + JWT_SECRET.encode()).hexdigest()
+)
 JWT_TTL_MIN = env_int("JWT_TTL_MIN", 120)
 JWT_REFRESH_TTL_DAYS = env_int("JWT_REFRESH_TTL_DAYS", 30)
 JWT_ISSUER = env_str("JWT_ISSUER", "gamebackend")

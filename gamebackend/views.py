@@ -28,7 +28,7 @@ class ApiView(APIView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         method = (request.method or "").lower()
         if method not in self.http_method_names or not hasattr(self, method):
-            raise exceptions.MethodNotAllowed(request.method)
+            raise exceptions.MethodNotAllowed(request.method or "")
         if request.method in BODY_METHODS and _has_body(request):
             content_type = (request.content_type or "").split(";")[0].strip().lower()
             if content_type != "application/json" and not content_type.endswith("+json"):

@@ -44,7 +44,8 @@ def test_check_deploy_is_clean_with_production_settings():
     [
         (
             None,
-            "configuration error: JWT_SECRET is not set; set it (32+ bytes) or run with DEBUG=true for development",
+            "configuration error: JWT_SECRET is not set; set it (32+ bytes) "
+            "or run with DEBUG=true for development",
         ),
         ("x" * 31, "configuration error: JWT_SECRET must be at least 32 bytes long"),
     ],
