@@ -1,0 +1,201 @@
+"""One view per operation: parse → one service or selector call → render."""
+
+from collections.abc import Callable
+
+from django.http.response import HttpResponseBase
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import User
+from economy import selectors, services
+from economy.idempotency import (
+    KEY_HEADER,
+    IdempotencyClaim,
+    idempotency_key_from,
+    idempotent_execute,
+)
+from economy.models import DEFAULT_CURRENCY_CODE, LedgerEntry
+from economy.serializers import (
+    BalanceQuerySerializer,
+    BalanceResponseSerializer,
+    EarnRequestSerializer,
+    SpendRequestSerializer,
+    TransactionsQuerySerializer,
+    TransactionsResponseSerializer,
+    WalletChangeResponseSerializer,
+    ledger_entry_body,
+    wallet_change_body,
+)
+from gamebackend.throttles import PlayerWriteRateThrottle
+from gamebackend.views import ApiView
+
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    KEY_HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "1 to 128 characters, scoped to the player. A retry with the same key and body within "
+        "24 h returns the first response (header `Idempotent-Replayed: true`) and writes nothing."
+    ),
+)
+PROBLEM = OpenApiResponse(description="Problem details (application/problem+json).")
+
+
+def request_player(request: Request) -> User:
+    """The authenticated player (every economy view requires authentication)."""
+    if not isinstance(request.user, User):
+        raise exceptions.NotAuthenticated()
+    return request.user
+
+
+class WalletChangeView(ApiView):
+    """/earn and /spend: validate the body (and key), then run the service at most once."""
+
+    throttle_classes = [PlayerWriteRateThrottle]
+    request_serializer_class: type[EarnRequestSerializer]
+    service: Callable[..., LedgerEntry]
+
+    def wallet_change(self, request: Request) -> HttpResponseBase:
+        player = request_player(request)
+        serializer = self.request_serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        key = idempotency_key_from(request)
+
+        def operation(claim: IdempotencyClaim | None) -> LedgerEntry:
+            return type(self).service(
+                player=player,
+                currency=data["currency"],
+                amount=data["amount"],
+                reason=data["reason"],
+                idempotency=claim,
+            )
+
+        if key is None:
+            return Response(wallet_change_body(operation(None)))
+        return idempotent_execute(
+            request=request,
+            player=player,
+            key=key,
+            operation=operation,
+            render_success=wallet_change_body,
+        )
+
+
+class EarnView(WalletChangeView):
+    request_serializer_class = EarnRequestSerializer
+    service = services.wallet_earn
+
+    @extend_schema(
+        operation_id="earn",
+        request=EarnRequestSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={
+            200: WalletChangeResponseSerializer,
+            400: PROBLEM,
+            403: OpenApiResponse(description="`earn_limit_exceeded`"),
+            409: OpenApiResponse(description="`request_in_progress`"),
+            422: OpenApiResponse(description="`balance_limit`, `idempotency_key_reused`"),
+        },
+        tags=["economy"],
+        description="Grant currency to the caller, within the earn rules and the maximum balance.",
+    )
+    def post(self, request: Request) -> HttpResponseBase:
+        return self.wallet_change(request)
+
+
+class SpendView(WalletChangeView):
+    request_serializer_class = SpendRequestSerializer
+    service = services.wallet_spend
+
+    @extend_schema(
+        operation_id="spend",
+        request=SpendRequestSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={
+            200: WalletChangeResponseSerializer,
+            400: PROBLEM,
+            409: OpenApiResponse(
+                description="`insufficient_funds` (with `balance`), `request_in_progress`"
+            ),
+            422: OpenApiResponse(description="`idempotency_key_reused`"),
+        },
+        tags=["economy"],
+        description="Take currency from the caller; nothing is written when the balance is short.",
+    )
+    def post(self, request: Request) -> HttpResponseBase:
+        return self.wallet_change(request)
+
+
+class BalanceView(ApiView):
+    """The caller's balance in one currency (default coins) and in every currency.
+
+    Decision: `balances` lists every existing currency, 0 where the player has no wallet yet,
+    so a client can render its whole wallet UI from one call; reading never creates wallets.
+    """
+
+    @extend_schema(
+        operation_id="balance",
+        parameters=[BalanceQuerySerializer],
+        responses={200: BalanceResponseSerializer, 400: PROBLEM},
+        tags=["economy"],
+    )
+    def get(self, request: Request) -> Response:
+        query = BalanceQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        code = query.validated_data.get("currency", DEFAULT_CURRENCY_CODE)
+        balances = {
+            currency.code: balance
+            for currency, balance in selectors.currencies_with_balances(
+                player=request_player(request)
+            )
+        }
+        if code not in balances:
+            raise serializers.ValidationError(
+                {
+                    "currency": [
+                        serializers.ErrorDetail(f"Unknown currency {code!r}.", "unknown_currency")
+                    ]
+                }
+            )
+        return Response(
+            {
+                "userId": request_player(request).username,
+                "currency": code,
+                "balance": balances[code],
+                "balances": balances,
+            }
+        )
+
+
+class TransactionsView(ApiView):
+    @extend_schema(
+        operation_id="transactions",
+        parameters=[TransactionsQuerySerializer],
+        responses={200: TransactionsResponseSerializer, 400: PROBLEM},
+        tags=["economy"],
+        description=(
+            "The caller's ledger entries, newest first. Pass `nextCursor` back as `cursor` for "
+            "the next page; it is null on the last page."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        query = TransactionsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        page = selectors.ledger_entries_page(
+            player=request_player(request),
+            currency=data.get("currency"),
+            limit=data["limit"],
+            cursor=data.get("cursor"),
+        )
+        return Response(
+            {
+                "entries": [ledger_entry_body(entry) for entry in page.entries],
+                "nextCursor": page.next_cursor.encode() if page.next_cursor else None,
+            }
+        )

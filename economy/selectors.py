@@ -1,0 +1,173 @@
+"""Reads of the economy: balances, a player's ledger page, and the ledger audit."""
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.core import signing
+from django.db.models import F, OuterRef, Q, Subquery, Sum, Value, Window
+from django.db.models.functions import Coalesce
+
+from accounts.models import User
+from economy.models import Currency, LedgerEntry, Wallet
+
+CURSOR_SALT = "economy.transactions.cursor"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+
+class InvalidCursor(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class LedgerCursor:
+    """Position after the last entry of a page: (created_at, id) of that entry."""
+
+    created_at: datetime
+    entry_id: int
+
+    def encode(self) -> str:
+        micros = (self.created_at - EPOCH) // MICROSECOND
+        signed = signing.Signer(salt=CURSOR_SALT).sign(f"{micros}.{self.entry_id}")
+        return base64.urlsafe_b64encode(signed.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> "LedgerCursor":
+        """Cursors are signed: a garbled, truncated or forged one is refused."""
+        try:
+            padded = text + "=" * (-len(text) % 4)
+            signed = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
+            payload = signing.Signer(salt=CURSOR_SALT).unsign(signed)
+            micros_text, id_text = payload.split(".")
+            micros, entry_id = int(micros_text), int(id_text)
+            created_at = EPOCH + micros * MICROSECOND
+        except (ValueError, UnicodeError, binascii.Error, signing.BadSignature, OverflowError):
+            raise InvalidCursor(text) from None
+        return cls(created_at=created_at, entry_id=entry_id)
+
+
+@dataclass(frozen=True)
+class LedgerPage:
+    entries: list[LedgerEntry]
+    next_cursor: LedgerCursor | None
+
+
+def currencies_with_balances(*, player: User) -> list[tuple[Currency, int]]:
+    """Every currency with the player's balance in it (0 without a wallet), in one query."""
+    balance = Wallet.objects.filter(player=player, currency=OuterRef("pk")).values("balance")[:1]
+    currencies = Currency.objects.annotate(
+        player_balance=Coalesce(Subquery(balance), Value(0))
+    ).order_by("code")
+    return [(currency, int(currency.player_balance)) for currency in currencies]
+
+
+def ledger_entries_page(
+    *, player: User, currency: Currency | None, limit: int, cursor: LedgerCursor | None
+) -> LedgerPage:
+    """The player's ledger entries, newest first, `limit` at a time (keyset pagination)."""
+    entries = LedgerEntry.objects.filter(player=player).select_related("wallet__currency")
+    if currency is not None:
+        entries = entries.filter(wallet__currency=currency)
+    if cursor is not None:
+        entries = entries.filter(
+            Q(created_at__lt=cursor.created_at)
+            | Q(created_at=cursor.created_at, id__lt=cursor.entry_id)
+        )
+    rows = list(entries.order_by("-created_at", "-id")[: limit + 1])
+    page = rows[:limit]
+    next_cursor = (
+        LedgerCursor(created_at=page[-1].created_at, entry_id=page[-1].pk)
+        if len(rows) > limit
+        else None
+    )
+    return LedgerPage(entries=page, next_cursor=next_cursor)
+
+
+@dataclass(frozen=True)
+class LedgerViolation:
+    wallet_id: int
+    player: str
+    currency: str
+    problem: str
+
+
+@dataclass(frozen=True)
+class LedgerAudit:
+    wallets: int
+    entries: int
+    violations: list[LedgerViolation]
+
+
+def ledger_audit() -> LedgerAudit:
+    """Check every wallet: balance >= 0, balance == sum of its entries == the newest entry's
+    balance_after, and every entry's balance_after == the running sum up to it.
+
+    All in aggregate queries. "Newest" is the highest id: ids are drawn under the wallet
+    lock, so within a wallet they follow the order of the writes even if the clock stepped
+    back (created_at could not be trusted for that).
+    """
+    entries = LedgerEntry.objects.filter(wallet=OuterRef("pk"))
+    total = entries.order_by().values("wallet").annotate(total=Sum("amount")).values("total")
+    newest = entries.order_by("-id").values("balance_after")[:1]
+    wallets = Wallet.objects.annotate(
+        entry_total=Coalesce(Subquery(total), Value(0)),
+        newest_balance_after=Coalesce(Subquery(newest), Value(0)),
+    )
+    violations: list[LedgerViolation] = []
+    broken = wallets.filter(
+        Q(balance__lt=0) | ~Q(balance=F("entry_total")) | ~Q(balance=F("newest_balance_after"))
+    ).values_list(
+        "pk",
+        "player__username",
+        "currency__code",
+        "balance",
+        "entry_total",
+        "newest_balance_after",
+    )
+    for pk, username, code, balance, entry_total, newest_after in broken.order_by("pk"):
+        violations.append(
+            LedgerViolation(
+                wallet_id=pk,
+                player=username,
+                currency=code,
+                problem=(
+                    f"balance {balance}, sum of entries {entry_total}, "
+                    f"newest balance_after {newest_after}"
+                ),
+            )
+        )
+    running = LedgerEntry.objects.annotate(
+        running_total=Window(Sum("amount"), partition_by=[F("wallet_id")], order_by=F("id").asc())
+    )
+    broken_entries = running.filter(~Q(balance_after=F("running_total"))).values_list(
+        "wallet_id",
+        "wallet__player__username",
+        "wallet__currency__code",
+        "transaction_id",
+        "balance_after",
+        "running_total",
+    )
+    for (
+        wallet_id,
+        username,
+        code,
+        transaction_id,
+        balance_after,
+        running_total,
+    ) in broken_entries.order_by("wallet_id", "id"):
+        violations.append(
+            LedgerViolation(
+                wallet_id=wallet_id,
+                player=username,
+                currency=code,
+                problem=(
+                    f"entry {transaction_id} has balance_after {balance_after}, "
+                    f"but the entries up to it sum to {running_total}"
+                ),
+            )
+        )
+    return LedgerAudit(
+        wallets=Wallet.objects.count(), entries=LedgerEntry.objects.count(), violations=violations
+    )

@@ -1,0 +1,154 @@
+"""Request and response shapes of /earn, /spend, /balance and /transactions (SPEC §3, §3.1)."""
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from rest_framework import serializers
+
+from economy.models import DEFAULT_CURRENCY_CODE, Currency, LedgerEntry
+from economy.selectors import InvalidCursor, LedgerCursor
+from gamebackend.fields import StrictCharField, StrictIntegerField
+
+MAX_AMOUNT = 1_000_000_000
+
+
+def iso_utc(moment: datetime) -> str:
+    """ISO 8601 in UTC with a `Z`, to the microsecond."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class CurrencyCodeField(StrictCharField):
+    """A currency code that exists; becomes the `Currency` row."""
+
+    default_error_messages = {"unknown_currency": "Unknown currency {code!r}."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_length", 1)
+        kwargs.setdefault("max_length", 32)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Currency:  # type: ignore[override]
+        code = super().to_internal_value(data)
+        currency = Currency.objects.filter(code=code).first()
+        if currency is None:
+            self.fail("unknown_currency", code=code)
+        return currency
+
+    def to_representation(self, value: Any) -> str:
+        return value.code if isinstance(value, Currency) else str(value)
+
+
+def _with_default_currency(attrs: dict[str, Any], field_name: str = "currency") -> dict[str, Any]:
+    if attrs.get(field_name) is None:
+        currency = Currency.objects.filter(code=DEFAULT_CURRENCY_CODE).first()
+        if currency is None:
+            raise serializers.ValidationError(
+                {field_name: [f"The default currency {DEFAULT_CURRENCY_CODE!r} does not exist."]},
+                code="unknown_currency",
+            )
+        attrs[field_name] = currency
+    return attrs
+
+
+class EarnRequestSerializer(serializers.Serializer):
+    amount = StrictIntegerField(min_value=1, max_value=MAX_AMOUNT)
+    reason = StrictCharField(min_length=1, max_length=64)
+    currency = CurrencyCodeField(required=False, help_text=f"Default {DEFAULT_CURRENCY_CODE!r}.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return _with_default_currency(attrs)
+
+
+class SpendRequestSerializer(EarnRequestSerializer):
+    pass
+
+
+class WalletChangeResponseSerializer(serializers.Serializer):
+    userId = serializers.CharField()
+    currency = serializers.CharField()
+    amount = serializers.IntegerField(help_text="As requested (positive for spends too).")
+    reason = serializers.CharField()
+    balance = serializers.IntegerField(help_text="The balance after this operation.")
+    transactionId = serializers.UUIDField()
+
+
+def wallet_change_body(entry: LedgerEntry) -> dict[str, Any]:
+    """The /earn and /spend 200 body; `entry.wallet` must hold its player and currency."""
+    return {
+        "userId": entry.wallet.player.username,
+        "currency": entry.wallet.currency.code,
+        "amount": abs(entry.amount),
+        "reason": entry.reason,
+        "balance": entry.balance_after,
+        "transactionId": str(entry.transaction_id),
+    }
+
+
+class BalanceQuerySerializer(serializers.Serializer):
+    currency = StrictCharField(required=False, min_length=1, max_length=32)
+
+
+class BalanceResponseSerializer(serializers.Serializer):
+    userId = serializers.CharField()
+    currency = serializers.CharField()
+    balance = serializers.IntegerField()
+    balances = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Every currency, 0 where there is no wallet."
+    )
+
+
+class QueryIntegerField(serializers.IntegerField):
+    """A query-string integer: decimal digits only (`10.0`, `1e2` and `+5` are refused)."""
+
+    default_error_messages = {"invalid": "Must be an integer written in decimal digits."}
+
+    def to_internal_value(self, data: Any) -> int:
+        if not isinstance(data, str) or not re.fullmatch(r"[0-9]{1,9}", data):
+            self.fail("invalid")
+        return int(super().to_internal_value(data))
+
+
+class CursorField(StrictCharField):
+    default_error_messages = {"invalid_cursor": "This cursor is unknown or garbled."}
+
+    def to_internal_value(self, data: Any) -> LedgerCursor:  # type: ignore[override]
+        text = super().to_internal_value(data)
+        try:
+            return LedgerCursor.decode(text)
+        except InvalidCursor:
+            self.fail("invalid_cursor")
+            raise  # unreachable: fail() raises
+
+
+class TransactionsQuerySerializer(serializers.Serializer):
+    currency = CurrencyCodeField(required=False, help_text="Default: every currency.")
+    limit = QueryIntegerField(required=False, min_value=1, max_value=100, default=50)
+    cursor = CursorField(required=False, min_length=1, max_length=512)
+
+
+class LedgerEntryResponseSerializer(serializers.Serializer):
+    transactionId = serializers.UUIDField()
+    currency = serializers.CharField()
+    amount = serializers.IntegerField(help_text="Signed: spends are negative.")
+    balanceAfter = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=LedgerEntry.Kind.values)
+    reason = serializers.CharField()
+    createdAt = serializers.DateTimeField()
+
+
+class TransactionsResponseSerializer(serializers.Serializer):
+    entries = LedgerEntryResponseSerializer(many=True)
+    nextCursor = serializers.CharField(allow_null=True)
+
+
+def ledger_entry_body(entry: LedgerEntry) -> dict[str, Any]:
+    return {
+        "transactionId": str(entry.transaction_id),
+        "currency": entry.wallet.currency.code,
+        "amount": entry.amount,
+        "balanceAfter": entry.balance_after,
+        "kind": entry.kind,
+        "reason": entry.reason,
+        "createdAt": iso_utc(entry.created_at),
+    }

@@ -1,0 +1,217 @@
+"""Writes of the economy: every balance change and its ledger entry, in one transaction each.
+
+Each public function owns exactly one `transaction.atomic(durable=True)`: lock the wallet row,
+check, update the balance, insert one ledger entry. A refusal raises a domain error inside the
+transaction, so nothing (not even a new empty wallet) is written.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from rest_framework import exceptions
+
+from accounts.models import User
+from economy.errors import (
+    AdjustmentNotAllowed,
+    BalanceLimit,
+    EarnLimitExceeded,
+    InsufficientFunds,
+)
+from economy.idempotency import IdempotencyClaim
+from economy.locks import wallet_lock
+from economy.models import MAX_BALANCE, Currency, EarnRule, IdempotencyRecord, LedgerEntry, Wallet
+from gamebackend.logging import request_id_var
+
+Kind = LedgerEntry.Kind
+ADJUSTMENT_REASON = "staff_adjustment"
+
+
+def wallet_earn(
+    *,
+    player: User,
+    currency: Currency,
+    amount: int,
+    reason: str,
+    idempotency: IdempotencyClaim | None = None,
+) -> LedgerEntry:
+    """Grant `amount` to the player's wallet, within the earn rules and the balance ceiling."""
+    _require_positive(amount)
+    rule = EarnRule.objects.filter(reason=reason, currency=currency).first()
+    if rule is None and settings.ECONOMY_REQUIRE_EARN_RULE:
+        raise EarnLimitExceeded(
+            f"No earn rule exists for reason {reason!r} in {currency.code}, and this server "
+            "only grants reasons that have one (ECONOMY_REQUIRE_EARN_RULE).",
+            extra={"reason": reason},
+        )
+    if rule is not None and rule.max_per_grant is not None and amount > rule.max_per_grant:
+        raise EarnLimitExceeded(
+            f"At most {rule.max_per_grant} {currency.code} per grant for reason {reason!r}.",
+            extra={"reason": reason, "maxPerGrant": rule.max_per_grant},
+        )
+    with transaction.atomic(durable=True):
+        wallet = wallet_lock(player=player, currency=currency)
+        now = timezone.now()
+        if rule is not None and rule.max_per_day is not None:
+            # Read under the wallet lock: concurrent grants of this wallet queue behind it.
+            earned_today = _earned_today(wallet=wallet, reason=reason, now=now)
+            if earned_today + amount > rule.max_per_day:
+                raise EarnLimitExceeded(
+                    f"At most {rule.max_per_day} {currency.code} per UTC day for reason "
+                    f"{reason!r}; {earned_today} already granted today.",
+                    extra={
+                        "reason": reason,
+                        "maxPerDay": rule.max_per_day,
+                        "earnedToday": earned_today,
+                    },
+                )
+        _require_within_ceiling(wallet=wallet, amount=amount)
+        return _ledger_append(
+            wallet=wallet,
+            amount=amount,
+            kind=Kind.EARN,
+            reason=reason,
+            now=now,
+            idempotency=idempotency,
+        )
+
+
+def wallet_spend(
+    *,
+    player: User,
+    currency: Currency,
+    amount: int,
+    reason: str,
+    idempotency: IdempotencyClaim | None = None,
+) -> LedgerEntry:
+    """Take `amount` from the player's wallet; refused (409) when the balance is too low."""
+    _require_positive(amount)
+    with transaction.atomic(durable=True):
+        wallet = wallet_lock(player=player, currency=currency)
+        _require_funds(wallet=wallet, amount=amount)
+        return _ledger_append(
+            wallet=wallet,
+            amount=-amount,
+            kind=Kind.SPEND,
+            reason=reason,
+            now=timezone.now(),
+            idempotency=idempotency,
+        )
+
+
+def wallet_adjust(
+    *, player: User, currency: Currency, amount: int, note: str, actor: User
+) -> LedgerEntry:
+    """A staff correction (signed `amount`) with a required note; earn rules do not apply, the
+    balance floor and ceiling do. The ledger records the staff member as actor."""
+    errors = {}
+    if amount == 0 or abs(amount) > MAX_BALANCE:
+        errors["amount"] = [f"A non-zero integer between -{MAX_BALANCE} and {MAX_BALANCE}."]
+    if not note.strip():
+        errors["note"] = ["An adjustment needs a note saying why."]
+    if errors:
+        raise exceptions.ValidationError(errors)
+    if not (actor.is_staff and actor.is_active):
+        raise AdjustmentNotAllowed()
+    with transaction.atomic(durable=True):
+        wallet = wallet_lock(player=player, currency=currency)
+        if amount < 0:
+            _require_funds(wallet=wallet, amount=-amount)
+        else:
+            _require_within_ceiling(wallet=wallet, amount=amount)
+        return _ledger_append(
+            wallet=wallet,
+            amount=amount,
+            kind=Kind.ADJUSTMENT,
+            reason=ADJUSTMENT_REASON,
+            now=timezone.now(),
+            actor=actor,
+            note=note.strip(),
+        )
+
+
+def idempotency_records_prune(*, now: datetime | None = None, batch_size: int = 1000) -> int:
+    """Delete idempotency records older than IDEMPOTENCY_TTL_HOURS, in short batches so
+    requests are never blocked for long; safe to run from cron while the API serves."""
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS)
+    deleted = 0
+    while True:
+        with transaction.atomic(durable=True):
+            batch = list(
+                IdempotencyRecord.objects.filter(created_at__lt=cutoff)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not batch:
+                return deleted
+            # The cutoff is checked again: a request may have renewed an expired key meanwhile.
+            count, _ = IdempotencyRecord.objects.filter(
+                pk__in=batch, created_at__lt=cutoff
+            ).delete()
+        deleted += count
+
+
+def _require_positive(amount: int) -> None:
+    if type(amount) is not int or not 1 <= amount <= MAX_BALANCE:
+        raise ValueError(f"amount must be a positive integer, got {amount!r}")
+
+
+def _require_funds(*, wallet: Wallet, amount: int) -> None:
+    if wallet.balance < amount:
+        raise InsufficientFunds(
+            f"The {wallet.currency.code} balance is {wallet.balance}; {amount} are needed.",
+            extra={"balance": wallet.balance},
+        )
+
+
+def _require_within_ceiling(*, wallet: Wallet, amount: int) -> None:
+    ceiling = wallet.currency.balance_ceiling
+    if wallet.balance + amount > ceiling:
+        raise BalanceLimit(
+            f"The {wallet.currency.code} balance is {wallet.balance}; adding {amount} would "
+            f"pass the maximum of {ceiling}.",
+            extra={"balance": wallet.balance, "maxBalance": ceiling},
+        )
+
+
+def _earned_today(*, wallet: Wallet, reason: str, now: datetime) -> int:
+    day_start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    total = LedgerEntry.objects.filter(
+        wallet=wallet, kind=Kind.EARN, reason=reason, created_at__gte=day_start
+    ).aggregate(total=Sum("amount"))["total"]
+    return int(total or 0)
+
+
+def _ledger_append(
+    *,
+    wallet: Wallet,
+    amount: int,
+    kind: str,
+    reason: str,
+    now: datetime,
+    idempotency: IdempotencyClaim | None = None,
+    actor: User | None = None,
+    note: str = "",
+) -> LedgerEntry:
+    """Apply `amount` to the locked wallet and write its one ledger entry."""
+    wallet.balance += amount
+    wallet.updated_at = now
+    Wallet.objects.filter(pk=wallet.pk).update(balance=wallet.balance, updated_at=now)
+    entry = LedgerEntry.objects.create(
+        wallet=wallet,
+        player=wallet.player,
+        amount=amount,
+        balance_after=wallet.balance,
+        kind=kind,
+        reason=reason,
+        idempotency_key=idempotency.key if idempotency is not None else None,
+        actor=actor,
+        note=note,
+        request_id=request_id_var.get() or "",
+        created_at=now,
+    )
+    if idempotency is not None:
+        idempotency.record_success(entry)
+    return entry
