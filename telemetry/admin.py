@@ -1,0 +1,133 @@
+"""Read-only admin for events, clicks and attribution, usable on tables of millions of rows.
+
+The event list never counts the whole table (estimated count on PostgreSQL, capped counts when
+filtered), and its filters take their choices from the small daily aggregates rather than a
+DISTINCT over the events.
+"""
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from django.contrib import admin
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.functional import cached_property
+
+from telemetry.models import Click, Event, EventDayCount, PlayerAttribution
+
+# A filtered list counts at most this many rows; beyond, the paginator shows this many.
+COUNT_CAP = 10_000
+DAY_CHOICES = 31
+
+
+class EstimatedCountPaginator(Paginator):
+    """COUNT(*) of a big table is a full scan on PostgreSQL: estimate it instead.
+
+    Unfiltered: the planner's row estimate (pg_class.reltuples). Filtered: an exact count of up
+    to COUNT_CAP rows (SELECT COUNT(*) FROM (... LIMIT COUNT_CAP + 1)).
+    """
+
+    @cached_property
+    def count(self) -> int:
+        queryset: QuerySet[Any] = self.object_list  # type: ignore[assignment]
+        capped = queryset[: COUNT_CAP + 1].count()
+        if capped <= COUNT_CAP:
+            return capped
+        if connection.vendor == "postgresql" and not queryset.query.where:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+                    [queryset.model._meta.db_table],
+                )
+                row = cursor.fetchone()
+            if row and row[0] and row[0] > COUNT_CAP:
+                return int(row[0])
+        return COUNT_CAP
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class EventTypeFilter(admin.SimpleListFilter):
+    title = "event type"
+    parameter_name = "event_type"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        types = (
+            EventDayCount.objects.order_by("event_type")
+            .values_list("event_type", flat=True)
+            .distinct()
+        )
+        return [(event_type, event_type) for event_type in types[:200]]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Event]) -> QuerySet[Event]:
+        if self.value():
+            return queryset.filter(event_type=self.value())
+        return queryset
+
+
+class EventDayFilter(admin.SimpleListFilter):
+    """UTC day of the client timestamp; choices are the latest days that have events."""
+
+    title = "day (UTC, client time)"
+    parameter_name = "day"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        days = EventDayCount.objects.order_by("-day").values_list("day", flat=True).distinct()
+        return [(day.isoformat(), day.isoformat()) for day in days[:DAY_CHOICES]]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Event]) -> QuerySet[Event]:
+        value = self.value()
+        if not value:
+            return queryset
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            return queryset.none()
+        start = datetime.combine(day, time.min, tzinfo=UTC)
+        return queryset.filter(timestamp__gte=start, timestamp__lt=start + timedelta(days=1))
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ["id", "player", "event_type", "timestamp", "received_at", "event_id"]
+    list_filter = [EventTypeFilter, EventDayFilter]
+    # Exact userId only: a prefix or substring search would scan the players for every page.
+    search_fields = ["player__username__exact"]
+    search_help_text = "Exact userId of the player."
+    list_select_related = ["player"]
+    ordering = ["-id"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    list_per_page = 50
+
+
+@admin.register(Click)
+class ClickAdmin(ReadOnlyAdmin):
+    list_display = ["click_id", "created_at", "media_source", "campaign", "adset", "ad"]
+    list_filter = ["media_source", "campaign"]
+    search_fields = ["click_id__exact", "network_click_id__exact"]
+    ordering = ["-id"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+
+
+@admin.register(PlayerAttribution)
+class PlayerAttributionAdmin(ReadOnlyAdmin):
+    list_display = ["player", "media_source", "campaign", "attributed_at", "click"]
+    list_filter = ["media_source"]
+    search_fields = ["player__username__exact"]
+    list_select_related = ["player", "click"]
+    ordering = ["-attributed_at"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator

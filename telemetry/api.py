@@ -1,0 +1,222 @@
+"""Telemetry endpoints: one view per operation (parse → one service or selector call → render)."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from django.http import HttpResponseRedirect
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import User
+from gamebackend.throttles import PlayerWriteRateThrottle, TrackRateThrottle
+from gamebackend.views import ApiView
+from telemetry import selectors, services
+from telemetry.models import Event
+from telemetry.selectors import EventCounts
+from telemetry.serializers import (
+    EventBatchRequestSerializer,
+    EventBatchResponseSerializer,
+    EventListQuerySerializer,
+    EventListResponseSerializer,
+    EventRequestSerializer,
+    EventResponseSerializer,
+    StatsQuerySerializer,
+    StatsResponseSerializer,
+    TrackQuerySerializer,
+    TrackResponseSerializer,
+    event_batch_items_parse,
+    iso_utc,
+)
+
+
+def _player(request: Request) -> User:
+    user = request.user
+    assert isinstance(user, User), "IsAuthenticated lets only players through"
+    return user
+
+
+def _event_body(event: Event, *, duplicate: bool) -> dict[str, Any]:
+    return {
+        "id": event.pk,
+        "eventId": str(event.event_id) if event.event_id else None,
+        "eventType": event.event_type,
+        "timestampUtc": iso_utc(event.timestamp),
+        "receivedAt": iso_utc(event.received_at),
+        "duplicate": duplicate,
+    }
+
+
+def _counts_body(counts: EventCounts) -> dict[str, Any]:
+    return {
+        "totalEvents": counts.total,
+        "byType": [{"eventType": row.event_type, "count": row.count} for row in counts.by_type],
+    }
+
+
+class EventCreateView(ApiView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [PlayerWriteRateThrottle]
+
+    @extend_schema(
+        operation_id="event_create",
+        request=EventRequestSerializer,
+        responses={
+            201: EventResponseSerializer,
+            200: OpenApiResponse(
+                EventResponseSerializer,
+                description="The eventId was already stored: the stored event, duplicate true.",
+            ),
+        },
+        tags=["telemetry"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = EventRequestSerializer(data=request.data, context={"now": datetime.now(UTC)})
+        serializer.is_valid(raise_exception=True)
+        recorded = services.event_record(
+            player=_player(request), event=serializer.validated_data["event"]
+        )
+        return Response(
+            _event_body(recorded.event, duplicate=recorded.duplicate),
+            status=200 if recorded.duplicate else 201,
+        )
+
+
+class EventBatchCreateView(ApiView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [PlayerWriteRateThrottle]
+
+    @extend_schema(
+        operation_id="events_batch_create",
+        request=EventBatchRequestSerializer,
+        responses={200: EventBatchResponseSerializer},
+        tags=["telemetry"],
+        description=(
+            "Up to 500 events in one transaction. Valid events are stored even when others are "
+            "rejected; an eventId already stored for the player, or repeated in the batch, counts "
+            "as a duplicate and is not stored again."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        serializer = EventBatchRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        parsed = event_batch_items_parse(serializer.validated_data["events"], now=datetime.now(UTC))
+        recorded = services.events_record_batch(player=_player(request), events=parsed.valid)
+        return Response(
+            {
+                "accepted": recorded.accepted,
+                "duplicates": recorded.duplicates,
+                "rejected": parsed.rejected,
+            }
+        )
+
+
+class EventListView(ApiView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="events_list",
+        parameters=[EventListQuerySerializer],
+        responses={200: EventListResponseSerializer},
+        tags=["telemetry"],
+        description="The caller's most recent events: newest first by client time, then by id.",
+    )
+    def get(self, request: Request) -> Response:
+        serializer = EventListQuerySerializer(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        events = selectors.events_recent(
+            player=_player(request), limit=serializer.validated_data.get("limit", 100)
+        )
+        return Response(
+            {
+                "events": [
+                    {
+                        "id": event.pk,
+                        "eventId": str(event.event_id) if event.event_id else None,
+                        "eventType": event.event_type,
+                        "meta": event.meta if isinstance(event.meta, dict) else {},
+                        "timestampUtc": iso_utc(event.timestamp),
+                        "receivedAt": iso_utc(event.received_at),
+                    }
+                    for event in events
+                ]
+            }
+        )
+
+
+class StatsView(ApiView):
+    # Optional auth: no header is anonymous; any Authorization header must be a valid token.
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="stats",
+        parameters=[StatsQuerySerializer],
+        responses={200: StatsResponseSerializer},
+        tags=["telemetry"],
+        auth=[{"jwtAuth": []}, {}],  # type: ignore[list-item]
+        description=(
+            "Event counts over inclusive UTC days of the client timestamp (default all time), "
+            "read from daily aggregates. byType is sorted by count, highest first, then by "
+            "eventType. `mine` (the caller's counts over the same days) only with a token."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        serializer = StatsQuerySerializer(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        day_from = serializer.validated_data["day_from"]
+        day_to = serializer.validated_data["day_to"]
+        stats = selectors.event_stats(day_from=day_from, day_to=day_to)
+        counts = _counts_body(stats.counts)
+        body = {
+            "totalEvents": counts["totalEvents"],
+            "uniquePlayers": stats.unique_players,
+            "byType": counts["byType"],
+        }
+        if isinstance(request.user, User):
+            body["mine"] = _counts_body(
+                selectors.player_event_stats(
+                    player=_player(request), day_from=day_from, day_to=day_to
+                )
+            )
+        return Response(body)
+
+
+class TrackView(ApiView):
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [TrackRateThrottle]
+
+    @extend_schema(
+        operation_id="track",
+        parameters=[TrackQuerySerializer],
+        responses={
+            200: TrackResponseSerializer,
+            302: OpenApiResponse(
+                OpenApiTypes.NONE,
+                description="Redirect to `redirect`, exactly as given (allowed hosts only).",
+            ),
+        },
+        tags=["telemetry"],
+        auth=[],
+        description=(
+            "Record a deeplink click (AppsFlyer OneLink-style parameters). A refused request "
+            "records nothing."
+        ),
+    )
+    def get(self, request: Request) -> Response | HttpResponseRedirect:
+        serializer = TrackQuerySerializer(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        redirect_url = data.pop("redirect", None)
+        click = services.click_record(
+            parameters=data,
+            redirect_url=redirect_url,
+            user_agent=request.headers.get("User-Agent", ""),
+            ip=TrackRateThrottle().get_ident(request),
+        )
+        if redirect_url is not None:
+            # Location is the allowed URL exactly as the client gave it.
+            return HttpResponseRedirect(redirect_url)
+        return Response({"clickId": str(click.click_id)})

@@ -1,0 +1,137 @@
+"""Reads of the telemetry app: a player's recent events, statistics from the daily aggregates,
+and the pipeline's sessions rows."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.db import connection
+from django.db.models import QuerySet, Sum
+
+from accounts.models import User
+from telemetry.models import (
+    Event,
+    EventDayCount,
+    PlayerActiveDay,
+    PlayerEventDayCount,
+)
+
+# Open ends of a /stats range: no event is older than 2000 (validated at ingestion).
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(9999, 12, 31)
+
+
+@dataclass(frozen=True)
+class TypeCount:
+    event_type: str
+    count: int
+
+
+@dataclass(frozen=True)
+class EventCounts:
+    total: int
+    by_type: list[TypeCount]  # count descending, then event type by code point
+
+
+@dataclass(frozen=True)
+class EventStats:
+    counts: EventCounts
+    unique_players: int
+
+
+def events_recent(*, player: User, limit: int) -> QuerySet[Event]:
+    """The player's newest events by client time, ties by id (the newer insert first)."""
+    return Event.objects.filter(player=player).order_by("-timestamp", "-id")[:limit]
+
+
+def event_stats(*, day_from: date | None, day_to: date | None) -> EventStats:
+    """Totals, byType and distinct players over inclusive UTC days; two small queries."""
+    low, high = day_from or EARLIEST_DAY, day_to or LATEST_DAY
+    rows = (
+        EventDayCount.objects.filter(day__gte=low, day__lte=high)
+        .values("event_type")
+        .annotate(n=Sum("event_count"))
+        .values_list("event_type", "n")
+    )
+    return EventStats(counts=_counts(rows), unique_players=unique_players(low=low, high=high))
+
+
+def player_event_stats(*, player: User, day_from: date | None, day_to: date | None) -> EventCounts:
+    low, high = day_from or EARLIEST_DAY, day_to or LATEST_DAY
+    rows = (
+        PlayerEventDayCount.objects.filter(player=player, day__gte=low, day__lte=high)
+        .values("event_type")
+        .annotate(n=Sum("event_count"))
+        .values_list("event_type", "n")
+    )
+    return _counts(rows)
+
+
+def _counts(rows: object) -> EventCounts:
+    by_type = [
+        TypeCount(event_type=event_type, count=int(n))
+        for event_type, n in rows  # type: ignore[attr-defined]
+        if n
+    ]
+    by_type.sort(key=lambda row: (-row.count, row.event_type))
+    return EventCounts(total=sum(row.count for row in by_type), by_type=by_type)
+
+
+def unique_players(*, low: date, high: date) -> int:
+    """Distinct players with an event on a UTC day in [low, high], exactly.
+
+    A player active in the range has exactly one active day there whose previous active day is
+    before `low`: its first one in the range. So the answer is the number of such rows. For
+    each day that has events (from the small global counts table), one index range scan on
+    (day, previous_active_day < low) counts them: about one index entry per counted player.
+    """
+    active = connection.ops.quote_name(PlayerActiveDay._meta.db_table)
+    counts = connection.ops.quote_name(EventDayCount._meta.db_table)
+    adapt = connection.ops.adapt_datefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COALESCE(SUM((SELECT COUNT(*) FROM {active} AS a "  # noqa: S608
+            f"WHERE a.day = d.day AND a.previous_active_day < %s)), 0) "
+            f"FROM (SELECT DISTINCT c.day FROM {counts} AS c "
+            f"WHERE c.day >= %s AND c.day <= %s) AS d",
+            [adapt(low), adapt(low), adapt(high)],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    user_id: str
+    session_start: datetime
+    media_source: str
+    campaign: str
+
+
+def sessions_of_day(*, day: date, chunk_size: int = 5000) -> Iterator[SessionRow]:
+    """`session_start` events of a UTC day with the player's attribution, streamed in time order.
+
+    Organic players (no attribution) have an empty media source and campaign.
+    """
+    start = datetime.combine(day, time.min, tzinfo=UTC)
+    rows = (
+        Event.objects.filter(
+            event_type="session_start",
+            timestamp__gte=start,
+            timestamp__lt=start + timedelta(days=1),
+        )
+        .order_by("timestamp", "id")
+        .values_list(
+            "player__username",
+            "timestamp",
+            "player__attribution__media_source",
+            "player__attribution__campaign",
+        )
+    )
+    for user_id, timestamp, media_source, campaign in rows.iterator(chunk_size=chunk_size):
+        yield SessionRow(
+            user_id=user_id,
+            session_start=timestamp,
+            media_source=media_source or "",
+            campaign=(campaign or "") if media_source else "",
+        )

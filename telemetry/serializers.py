@@ -1,0 +1,514 @@
+"""Request parsing and response shapes of the telemetry endpoints.
+
+Event items are checked by one plain function, `event_input_parse`, used both by
+`EventRequestSerializer` (POST /event) and per item of a batch (where each item's errors are
+reported by index instead of failing the whole request). The declared fields of
+`EventRequestSerializer` describe the same rules for the OpenAPI document.
+"""
+
+import json
+import math
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail, ValidationError
+
+from gamebackend.fields import StrictCharField
+from gamebackend.parsers import (
+    MAX_JSON_DEPTH,
+    invalid_text_paths,
+    is_clean_text,
+    json_depth_exceeds,
+)
+from telemetry.models import EVENT_TYPE_MAX_LENGTH
+
+EVENT_TYPE_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+META_MAX_BYTES = 8 * 1024
+TIMESTAMP_MAX_AHEAD = timedelta(hours=24)
+TIMESTAMP_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+BATCH_MAX_EVENTS = 500
+EVENTS_LIMIT_MAX = 100
+DAY_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+LIMIT_PATTERN = re.compile(r"[0-9]{1,9}")
+
+
+@dataclass(frozen=True, slots=True)
+class EventInput:
+    """A validated event, ready to store."""
+
+    event_type: str
+    meta: dict[str, Any]
+    timestamp: datetime  # aware, UTC
+    event_id: uuid.UUID | None
+
+
+def iso_utc(moment: datetime) -> str:
+    """ISO 8601 in UTC with `Z` (microseconds only when there are any)."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _error(field: str, code: str, message: str) -> dict[str, list[ErrorDetail]]:
+    return {field: [ErrorDetail(message, code=code)]}
+
+
+def event_input_parse(data: Any, *, now: datetime) -> EventInput:
+    """Validate one event object of a request; raises ValidationError listing every problem."""
+    if not isinstance(data, dict):
+        raise ValidationError(
+            {"non_field_errors": [ErrorDetail("Must be a JSON object.", code="invalid")]}
+        )
+    errors: dict[str, list[ErrorDetail]] = {}
+    event_type = _event_type_parse(data, errors)
+    meta = _meta_parse(data, errors)
+    timestamp = _timestamp_parse(data, errors, now=now)
+    event_id = _event_id_parse(data, errors)
+    if errors:
+        raise ValidationError(errors)
+    assert event_type is not None and meta is not None and timestamp is not None
+    return EventInput(event_type=event_type, meta=meta, timestamp=timestamp, event_id=event_id)
+
+
+def _event_type_parse(data: dict[str, Any], errors: dict[str, list[ErrorDetail]]) -> str | None:
+    if "eventType" not in data:
+        errors.update(_error("eventType", "required", "This field is required."))
+        return None
+    value = data["eventType"]
+    if not isinstance(value, str):
+        errors.update(_error("eventType", "invalid", "Must be a JSON string."))
+        return None
+    if not EVENT_TYPE_PATTERN.fullmatch(value):
+        errors.update(
+            _error(
+                "eventType",
+                "invalid_event_type",
+                f"1 to {EVENT_TYPE_MAX_LENGTH} characters of letters, digits and _ . : -",
+            )
+        )
+        return None
+    return value
+
+
+def _meta_parse(
+    data: dict[str, Any], errors: dict[str, list[ErrorDetail]]
+) -> dict[str, Any] | None:
+    value = data.get("meta")
+    if value is None:  # absent or null: no metadata
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value, parse_constant=_reject_json_constant)
+        except (ValueError, RecursionError):
+            errors.update(_error("meta", "invalid", "The string does not hold valid JSON."))
+            return None
+        if not isinstance(value, dict):
+            errors.update(_error("meta", "invalid", "The string must hold a JSON object."))
+            return None
+        if json_depth_exceeds(value, MAX_JSON_DEPTH) or invalid_text_paths(value):
+            errors.update(
+                _error(
+                    "meta",
+                    "invalid",
+                    f"JSON nested deeper than {MAX_JSON_DEPTH} levels, or text with NUL or "
+                    "unpaired surrogates.",
+                )
+            )
+            return None
+    elif not isinstance(value, dict):
+        errors.update(_error("meta", "invalid", "Must be a JSON object or a string holding one."))
+        return None
+    if _has_non_finite_number(value):
+        errors.update(_error("meta", "invalid", "Numbers must be finite."))
+        return None
+    encoded = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    if len(encoded) > META_MAX_BYTES:
+        errors.update(
+            _error(
+                "meta",
+                "max_size",
+                f"At most {META_MAX_BYTES} bytes as compact UTF-8 JSON ({len(encoded)} given).",
+            )
+        )
+        return None
+    return value
+
+
+def _reject_json_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _has_non_finite_number(value: Any) -> bool:
+    """1e999 parses to infinity, which no JSON column can store."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, float):
+            if not math.isfinite(node):
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
+def _timestamp_parse(
+    data: dict[str, Any], errors: dict[str, list[ErrorDetail]], *, now: datetime
+) -> datetime | None:
+    value = data.get("timestampUtc")
+    if value is None:
+        return now
+    if not isinstance(value, str):
+        errors.update(_error("timestampUtc", "invalid", "Must be a JSON string."))
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        errors.update(
+            _error("timestampUtc", "invalid", "Must be ISO 8601, e.g. 2025-10-25T10:30:00Z.")
+        )
+        return None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        errors.update(
+            _error("timestampUtc", "timezone_required", "Needs a zone: Z or an offset like +02:00.")
+        )
+        return None
+    moment = moment.astimezone(UTC)
+    if moment < TIMESTAMP_EARLIEST:
+        errors.update(_error("timestampUtc", "too_old", "Must not be before 2000-01-01."))
+        return None
+    if moment > now + TIMESTAMP_MAX_AHEAD:
+        errors.update(
+            _error("timestampUtc", "too_far_ahead", "Must not be more than 24 h in the future.")
+        )
+        return None
+    return moment
+
+
+def _event_id_parse(data: dict[str, Any], errors: dict[str, list[ErrorDetail]]) -> uuid.UUID | None:
+    value = data.get("eventId")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors.update(_error("eventId", "invalid", "Must be a JSON string holding a UUID."))
+        return None
+    try:
+        # Hyphenated or not, any case; stored normalised so comparison is case-insensitive.
+        if len(value) not in (32, 36):
+            raise ValueError
+        return uuid.UUID(value)
+    except ValueError:
+        errors.update(_error("eventId", "invalid", "Must be a UUID."))
+        return None
+
+
+# --- POST /event -------------------------------------------------------------------------------
+
+
+class EventRequestSerializer(serializers.Serializer):
+    """One event. Checked by `event_input_parse`; the fields document the rules."""
+
+    eventType = StrictCharField(
+        min_length=1,
+        max_length=EVENT_TYPE_MAX_LENGTH,
+        help_text="1 to 64 characters of letters, digits and _ . : -",
+    )
+    meta = serializers.JSONField(
+        required=False,
+        help_text=(
+            "A JSON object, or a string holding one; at most 8 KiB as compact UTF-8 JSON. "
+            "Default {}."
+        ),
+    )
+    timestampUtc = serializers.DateTimeField(
+        required=False,
+        help_text=(
+            "ISO 8601 with Z or an offset (converted to UTC); default now. Not more than 24 h "
+            "ahead, not before 2000."
+        ),
+    )
+    eventId = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text="Optional client id; a second event with it is a duplicate (case-insensitive).",
+    )
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        now = self.context.get("now") or datetime.now(UTC)
+        return {"event": event_input_parse(data, now=now)}
+
+
+class EventResponseSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    eventId = serializers.UUIDField(allow_null=True)
+    eventType = serializers.CharField()
+    timestampUtc = serializers.CharField(help_text="ISO 8601 UTC with Z.")
+    receivedAt = serializers.CharField(help_text="ISO 8601 UTC with Z.")
+    duplicate = serializers.BooleanField(
+        help_text="True when this eventId was already stored: the stored event is returned."
+    )
+
+
+# --- POST /events/batch ------------------------------------------------------------------------
+
+
+@extend_schema_field(EventRequestSerializer)
+class EventBatchItemField(serializers.Field):
+    """Passes each item through untouched: items are checked one by one, errors by index."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class EventBatchRequestSerializer(serializers.Serializer):
+    events = serializers.ListField(
+        child=EventBatchItemField(allow_null=True),
+        min_length=1,
+        max_length=BATCH_MAX_EVENTS,
+        help_text=f"1 to {BATCH_MAX_EVENTS} events.",
+    )
+
+
+@dataclass(frozen=True)
+class EventBatchParsed:
+    valid: list[EventInput]
+    rejected: list[dict[str, Any]]
+
+
+def event_batch_items_parse(items: list[Any], *, now: datetime) -> EventBatchParsed:
+    from gamebackend.problems import flatten_errors
+
+    valid: list[EventInput] = []
+    rejected: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        try:
+            valid.append(event_input_parse(item, now=now))
+        except ValidationError as exc:
+            rejected.append({"index": index, "errors": flatten_errors(exc.detail)})
+    return EventBatchParsed(valid=valid, rejected=rejected)
+
+
+class EventErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(allow_null=True)
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class EventRejectedSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="0-based position in `events`.")
+    errors = EventErrorSerializer(many=True)  # type: ignore[assignment]
+
+
+class EventBatchResponseSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField(help_text="Events stored by this request.")
+    duplicates = serializers.IntegerField(
+        help_text="Valid events whose eventId was already stored or repeated in the batch."
+    )
+    rejected = EventRejectedSerializer(many=True)
+
+
+# --- GET /events -------------------------------------------------------------------------------
+
+
+class EventListQuerySerializer(serializers.Serializer):
+    limit = StrictCharField(required=False, help_text="1..100, default 100.")
+
+    def validate_limit(self, value: str) -> int:
+        if not LIMIT_PATTERN.fullmatch(value) or not 1 <= int(value) <= EVENTS_LIMIT_MAX:
+            raise serializers.ValidationError(
+                f"Must be an integer from 1 to {EVENTS_LIMIT_MAX}.", code="invalid_limit"
+            )
+        return int(value)
+
+
+class EventListItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    eventId = serializers.UUIDField(allow_null=True)
+    eventType = serializers.CharField()
+    meta = serializers.DictField(help_text="Always a JSON object.")
+    timestampUtc = serializers.CharField()
+    receivedAt = serializers.CharField()
+
+
+class EventListResponseSerializer(serializers.Serializer):
+    events = EventListItemSerializer(many=True)
+
+
+# --- GET /stats --------------------------------------------------------------------------------
+
+
+def _day_parse(value: str) -> date:
+    if not DAY_PATTERN.fullmatch(value):
+        raise serializers.ValidationError("Must be a date YYYY-MM-DD.", code="invalid_date")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise serializers.ValidationError(
+            "Must be a date YYYY-MM-DD.", code="invalid_date"
+        ) from None
+
+
+class StatsQuerySerializer(serializers.Serializer):
+    """`from`/`to` are inclusive UTC days; an absent or empty value is the open end."""
+
+    from_ = StrictCharField(required=False, allow_blank=True, help_text="YYYY-MM-DD, inclusive.")
+    to = StrictCharField(required=False, allow_blank=True, help_text="YYYY-MM-DD, inclusive.")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+    def validate_from(self, value: str) -> date | None:
+        return _day_parse(value) if value else None
+
+    def validate_to(self, value: str) -> date | None:
+        return _day_parse(value) if value else None
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        day_from, day_to = attrs.get("from"), attrs.get("to")
+        if day_from is not None and day_to is not None and day_from > day_to:
+            raise serializers.ValidationError(
+                {"from": [ErrorDetail("Must not be after `to`.", code="from_after_to")]}
+            )
+        return {"day_from": day_from, "day_to": day_to}
+
+
+class StatsTypeCountSerializer(serializers.Serializer):
+    eventType = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class StatsMineSerializer(serializers.Serializer):
+    totalEvents = serializers.IntegerField()
+    byType = StatsTypeCountSerializer(many=True)
+
+
+class StatsResponseSerializer(serializers.Serializer):
+    totalEvents = serializers.IntegerField()
+    uniquePlayers = serializers.IntegerField()
+    byType = StatsTypeCountSerializer(
+        many=True, help_text="Sorted by count, highest first, then by eventType (code point)."
+    )
+    mine = StatsMineSerializer(
+        required=False, help_text="The caller's own counts; only when a valid token is sent."
+    )
+
+
+# --- GET /track --------------------------------------------------------------------------------
+
+TRACK_PARAMETERS = {
+    # query parameter: (Click field, max length)
+    "pid": ("media_source", 255),
+    "c": ("campaign", 255),
+    "af_adset": ("adset", 255),
+    "af_ad": ("ad", 255),
+    "clickid": ("network_click_id", 255),
+    "deep_link_value": ("deep_link_value", 1024),
+    "af_sub1": ("sub1", 255),
+    "af_sub2": ("sub2", 255),
+    "af_sub3": ("sub3", 255),
+    "af_sub4": ("sub4", 255),
+    "af_sub5": ("sub5", 255),
+}
+REDIRECT_MAX_LENGTH = 2048
+_URL_FORBIDDEN = re.compile(r"[\x00-\x20\x7f\\]")
+
+
+def redirect_host_allowed(url: str) -> bool:
+    """An absolute http(s) URL, no userinfo, whose host is in TRACK_REDIRECT_ALLOWED_HOSTS.
+
+    Hosts compare case-insensitively and exactly (no subdomains); ports are ignored. Whitespace,
+    control characters and backslashes are refused: browsers read them in ways urlsplit does not.
+    """
+    if _URL_FORBIDDEN.search(url):
+        return False
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return False
+    if "@" in parts.netloc:
+        return False
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return False
+    host = (parts.hostname or "").lower()
+    if not host:
+        return False
+    return host in allowed_redirect_hosts()
+
+
+def allowed_redirect_hosts() -> set[str]:
+    hosts = set()
+    for entry in settings.TRACK_REDIRECT_ALLOWED_HOSTS:
+        entry = entry.strip().lower()
+        if entry.startswith("[") and "]" in entry:  # [::1]:8000
+            entry = entry[1 : entry.index("]")]
+        elif entry.count(":") == 1:  # host:port
+            entry = entry.split(":", 1)[0]
+        if entry:
+            hosts.add(entry)
+    return hosts
+
+
+class TrackQuerySerializer(serializers.Serializer):
+    pid = StrictCharField(max_length=255, help_text="Media source; required, not empty.")
+    c = StrictCharField(required=False, allow_blank=True, max_length=255, help_text="Campaign.")
+    af_adset = StrictCharField(required=False, allow_blank=True, max_length=255)
+    af_ad = StrictCharField(required=False, allow_blank=True, max_length=255)
+    clickid = StrictCharField(
+        required=False, allow_blank=True, max_length=255, help_text="The ad network's click id."
+    )
+    deep_link_value = StrictCharField(required=False, allow_blank=True, max_length=1024)
+    af_sub1 = StrictCharField(required=False, allow_blank=True, max_length=255)
+    af_sub2 = StrictCharField(required=False, allow_blank=True, max_length=255)
+    af_sub3 = StrictCharField(required=False, allow_blank=True, max_length=255)
+    af_sub4 = StrictCharField(required=False, allow_blank=True, max_length=255)
+    af_sub5 = StrictCharField(required=False, allow_blank=True, max_length=255)
+    redirect = StrictCharField(
+        required=False,
+        max_length=REDIRECT_MAX_LENGTH,
+        help_text=(
+            "Absolute http(s) URL whose host is in TRACK_REDIRECT_ALLOWED_HOSTS: answered with "
+            "302 to it, unchanged."
+        ),
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        bad = [name for name, value in attrs.items() if not is_clean_text(value)]
+        if bad:
+            raise serializers.ValidationError(
+                {
+                    name: [ErrorDetail("Text must not contain NUL.", code="invalid_text")]
+                    for name in bad
+                }
+            )
+        redirect = attrs.get("redirect")
+        if redirect is not None and not redirect_host_allowed(redirect):
+            raise serializers.ValidationError(
+                {
+                    "redirect": [
+                        ErrorDetail(
+                            "Must be an absolute http(s) URL, without user info, to an allowed "
+                            "host.",
+                            code="redirect_not_allowed",
+                        )
+                    ]
+                }
+            )
+        return attrs
+
+
+class TrackResponseSerializer(serializers.Serializer):
+    clickId = serializers.UUIDField(
+        help_text="Send it as `clickId` with the player's first /login."
+    )
