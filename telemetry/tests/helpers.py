@@ -40,9 +40,7 @@ NOTHING_WRITTEN = {
 def aggregates_from_tables() -> dict[str, object]:
     global_counts = {
         (row["day"], row["event_type"]): row["n"]
-        for row in EventDayCount.objects.values("day", "event_type").annotate(
-            n=Sum("event_count")
-        )
+        for row in EventDayCount.objects.values("day", "event_type").annotate(n=Sum("event_count"))
     }
     player_counts = {
         (player_id, day, event_type): n

@@ -103,7 +103,11 @@ def _assert_rejected(response, field, code):
         ({"eventType": "x", "meta": '{"a": "\\u0000"}'}, "meta", "invalid"),
         ({"eventType": "x", "meta": [1, 2]}, "meta", "invalid"),
         ({"eventType": "x", "meta": 5}, "meta", "invalid"),
-        ({"eventType": "x", "timestampUtc": "2025-10-25T10:30:00"}, "timestampUtc", "timezone_required"),  # noqa: E501
+        (
+            {"eventType": "x", "timestampUtc": "2025-10-25T10:30:00"},
+            "timestampUtc",
+            "timezone_required",
+        ),
         ({"eventType": "x", "timestampUtc": "1999-12-31T23:59:59Z"}, "timestampUtc", "too_old"),
         ({"eventType": "x", "timestampUtc": "2025-13-01T00:00:00Z"}, "timestampUtc", "invalid"),
         ({"eventType": "x", "timestampUtc": 1761388200}, "timestampUtc", "invalid"),
@@ -156,13 +160,17 @@ def _meta_of_encoded_size(size: int) -> dict:
 
 
 def test_meta_of_exactly_8_kib_is_accepted(player_client):
-    response = _post(player_client, "/event", {"eventType": "x", "meta": _meta_of_encoded_size(8192)})
+    response = _post(
+        player_client, "/event", {"eventType": "x", "meta": _meta_of_encoded_size(8192)}
+    )
 
     assert response.status_code == 201
 
 
 def test_meta_over_8_kib_is_400(player_client):
-    response = _post(player_client, "/event", {"eventType": "x", "meta": _meta_of_encoded_size(8193)})
+    response = _post(
+        player_client, "/event", {"eventType": "x", "meta": _meta_of_encoded_size(8193)}
+    )
 
     _assert_rejected(response, "meta", "max_size")
 
