@@ -1,0 +1,127 @@
+"""Step 2: the payment gateway ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from .inputs import GATEWAY, LINE, rejected_frame
+from .parsing import decimal_micros, iso_time
+
+PURCHASE = "purchase"
+REFUND = "refund"
+CHARGEBACK = "chargeback"
+CHARGEBACK_REVERSAL = "chargeback_reversal"
+EVENT_TYPES = (PURCHASE, REFUND, CHARGEBACK, CHARGEBACK_REVERSAL)
+CONTRACT_VALUES = (
+    "transaction_id",
+    "user_id",
+    "event_time",
+    "event_type",
+    "amount_micros",
+    "currency",
+    "amount_usd_micros",
+)
+CONFLICTING = "conflicting purchase"
+
+
+@dataclass(frozen=True)
+class GatewayRows:
+    """Valid gateway rows after step 2.
+
+    `purchases`: gw_idx, line, transaction_id (unique), user_id, event_time, amount_micros,
+    currency, amount_usd_micros. `reversals`: line, transaction_id, event_time, event_type,
+    amount_usd_micros (orphans included).
+    """
+
+    purchases: pl.DataFrame
+    reversals: pl.DataFrame
+    rejected: pl.DataFrame
+
+
+def check_gateway(raw: pl.DataFrame) -> pl.DataFrame:
+    """Parsed values plus `reason` (null when valid; the first failing column otherwise)."""
+    parsed = raw.with_columns(
+        pl.col("transaction_id").fill_null("").alias("_transaction_id"),
+        pl.col("user_id").fill_null("").alias("_user_id"),
+        iso_time("event_time").alias("_event_time"),
+        pl.col("event_type").fill_null("").alias("_event_type"),
+        decimal_micros("amount").alias("amount_micros"),
+        pl.col("currency").fill_null("").alias("_currency"),
+        decimal_micros("amount_usd").alias("amount_usd_micros"),
+    )
+    reason = (
+        pl.when(pl.col("_transaction_id") == "")
+        .then(pl.lit("empty transaction_id"))
+        .when(pl.col("_event_time").is_null())
+        .then(pl.lit("bad event_time"))
+        .when(~pl.col("_event_type").is_in(EVENT_TYPES))
+        .then(pl.lit("unknown event_type"))
+        .when(pl.col("amount_micros").is_null())
+        .then(pl.lit("bad amount"))
+        .when(pl.col("amount_micros") <= 0)
+        .then(pl.lit("amount not positive"))
+        .when(pl.col("_currency") == "")
+        .then(pl.lit("empty currency"))
+        .when(pl.col("amount_usd_micros").is_null())
+        .then(pl.lit("bad amount_usd"))
+        .when(pl.col("amount_usd_micros") <= 0)
+        .then(pl.lit("amount_usd not positive"))
+    )
+    return parsed.with_columns(reason.alias("reason"))
+
+
+def prepare_gateway(raw: pl.DataFrame, columns: list[str]) -> GatewayRows:
+    """Step 2: one row per set of identical rows, then conflicting purchases rejected (every
+    file line of them) and their reversals left as orphans."""
+    checked = check_gateway(raw)
+    invalid = checked.filter(pl.col("reason").is_not_null())
+    valid = checked.filter(pl.col("reason").is_null())
+    values = valid.select(
+        LINE,
+        pl.col("_transaction_id").alias("transaction_id"),
+        pl.col("_user_id").alias("user_id"),
+        pl.col("_event_time").alias("event_time"),
+        pl.col("_event_type").alias("event_type"),
+        "amount_micros",
+        pl.col("_currency").alias("currency"),
+        "amount_usd_micros",
+    )
+    distinct = values.unique(subset=list(CONTRACT_VALUES), keep="first", maintain_order=True)
+    purchases = distinct.filter(pl.col("event_type") == PURCHASE)
+    conflicting_ids = (
+        purchases.group_by("transaction_id")
+        .len()
+        .filter(pl.col("len") > 1)
+        .get_column("transaction_id")
+    )
+    conflicting_lines = values.filter(
+        (pl.col("event_type") == PURCHASE) & pl.col("transaction_id").is_in(conflicting_ids)
+    ).get_column(LINE)
+    conflicting = valid.filter(pl.col(LINE).is_in(conflicting_lines)).with_columns(
+        pl.lit(CONFLICTING).alias("reason")
+    )
+    rejected = rejected_frame(GATEWAY, pl.concat([invalid, conflicting]).sort(LINE), columns)
+    purchases = (
+        purchases.filter(~pl.col("transaction_id").is_in(conflicting_ids))
+        .with_row_index("gw_idx")
+        .select(
+            pl.col("gw_idx").cast(pl.Int64),
+            pl.col(LINE).cast(pl.Int64).alias("line"),
+            "transaction_id",
+            "user_id",
+            "event_time",
+            "amount_micros",
+            "currency",
+            "amount_usd_micros",
+        )
+    )
+    reversals = distinct.filter(pl.col("event_type") != PURCHASE).select(
+        pl.col(LINE).cast(pl.Int64).alias("line"),
+        "transaction_id",
+        "event_time",
+        "event_type",
+        "amount_usd_micros",
+    )
+    return GatewayRows(purchases=purchases, reversals=reversals, rejected=rejected)

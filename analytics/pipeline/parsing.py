@@ -1,0 +1,186 @@
+"""Vectorised parsers for the text values of the inputs.
+
+Every parser takes a string expression and yields a typed expression that is null when the text
+does not parse, so a validation step can turn the nulls into rejected rows. All of them validate
+the full text with an anchored regular expression first (ASCII digits only) and then compute the
+value from fixed positions, which is several times faster than a chrono format with optional
+parts on millions of rows.
+
+Conventions (PIPELINE.md "Precision"):
+
+* money is an ``Int64`` number of micro-units (1 USD = 1_000_000); a value with more than six
+  decimals is rounded half-to-even to the micro-unit; a value of 9,223,372,036,854.775808 or
+  more (beyond ``Int64`` micro-units) does not parse;
+* times are naive ``Datetime("us")`` values in UTC;
+* a decimal is ``[+-]?digits[.digits]`` -- no exponent, no whitespace, no leading or trailing dot.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+import polars as pl
+
+MICROS_PER_UNIT = 1_000_000
+MICROS_PER_MINUTE = 60 * MICROS_PER_UNIT
+
+DECIMAL_PATTERN = r"^[+-]?0*[0-9]{1,13}(?:\.[0-9]+)?$"
+_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_CLOCK = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?"
+_ZONE = r"(?:Z|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])"
+APPSFLYER_TIME_PATTERN = f"^{_DATE}[T ]{_CLOCK}$"
+ISO_TIME_PATTERN = f"^{_DATE}[T ]{_CLOCK}{_ZONE}?$"
+DATE_PATTERN = f"^{_DATE}$"
+
+ORGANIC = "organic"
+
+
+def _text(column: str | pl.Expr) -> pl.Expr:
+    expr = pl.col(column) if isinstance(column, str) else column
+    return expr.fill_null("")
+
+
+def decimal_micros(column: str | pl.Expr) -> pl.Expr:
+    """``Int64`` micro-units of a decimal text, null when it is not a decimal."""
+    text = _text(column)
+    checked = pl.when(text.str.contains(DECIMAL_PATTERN)).then(text)
+    return (checked.cast(pl.Decimal(38, 6), strict=False) * MICROS_PER_UNIT).cast(
+        pl.Int64, strict=False
+    )
+
+
+def _clock_datetime(text: pl.Expr, day: pl.Expr) -> pl.Expr:
+    """Date + ``HH:MM:SS[.fraction]`` taken at fixed positions of an already validated text."""
+    fraction = text.str.slice(19).str.extract(r"^\.([0-9]+)", 1)
+    micros = fraction.str.slice(0, 6).str.pad_end(6, "0").cast(pl.Int64).fill_null(0)
+    return day.cast(pl.Datetime("us")) + pl.duration(
+        hours=text.str.slice(11, 2).cast(pl.Int64, strict=False),
+        minutes=text.str.slice(14, 2).cast(pl.Int64, strict=False),
+        seconds=text.str.slice(17, 2).cast(pl.Int64, strict=False),
+        microseconds=micros,
+    )
+
+
+def _calendar_date(text: pl.Expr) -> pl.Expr:
+    # strptime rejects impossible days (2023-02-29, 2024-04-31) by returning null.
+    return text.str.slice(0, 10).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+
+
+def appsflyer_time(column: str | pl.Expr) -> pl.Expr:
+    """``YYYY-MM-DD[ T]HH:MM:SS[.fraction]`` without a zone; null otherwise."""
+    text = _text(column)
+    valid = text.str.contains(APPSFLYER_TIME_PATTERN)
+    return pl.when(valid).then(_clock_datetime(text, _calendar_date(text)))
+
+
+def iso_time(column: str | pl.Expr) -> pl.Expr:
+    """ISO 8601 date-time with seconds, optional fraction and optional ``Z``/``±HH:MM``/``±HHMM``
+    zone; converted to UTC (no zone means UTC); null otherwise."""
+    text = _text(column)
+    valid = text.str.contains(ISO_TIME_PATTERN)
+    zone = text.str.extract(r"([+-][0-9]{2}):?([0-9]{2})$", 0)
+    zone_sign = pl.when(zone.str.starts_with("-")).then(-1).otherwise(1)
+    zone_minutes = zone_sign * (
+        zone.str.slice(1, 2).cast(pl.Int64, strict=False) * 60
+        + zone.str.slice(-2, 2).cast(pl.Int64, strict=False)
+    )
+    local = _clock_datetime(text, _calendar_date(text))
+    return pl.when(valid).then(
+        local - pl.duration(minutes=zone_minutes.fill_null(0)),
+    )
+
+
+def calendar_date(column: str | pl.Expr) -> pl.Expr:
+    """``YYYY-MM-DD``; null otherwise."""
+    text = _text(column)
+    return pl.when(text.str.contains(DATE_PATTERN)).then(_calendar_date(text))
+
+
+def media_source_key(media_source: str | pl.Expr) -> pl.Expr:
+    """Empty media source is ``organic``."""
+    text = _text(media_source)
+    return pl.when(text == "").then(pl.lit(ORGANIC)).otherwise(text)
+
+
+def campaign_key(media_source: str | pl.Expr, campaign: str | pl.Expr) -> pl.Expr:
+    """Organic traffic always has the empty campaign."""
+    return (
+        pl.when(media_source_key(media_source) == ORGANIC)
+        .then(pl.lit(""))
+        .otherwise(_text(campaign))
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Order id from the AppsFlyer Event Value JSON
+
+ORDER_ID_KEYS = ("af_order_id", "af_receipt_id")
+
+
+def _json_member_id(event_value: pl.Expr, key: str) -> tuple[pl.Expr, pl.Expr]:
+    """(value, needs_full_parse) for one top-level member, decided without a JSON parser.
+
+    ``json_path_match`` tells whether the document is a valid object with that member and gives
+    its text, but not its JSON type ("123" and 123 read alike). When the text has no backslash
+    and the quoted key occurs exactly once, that occurrence is the top-level key, so what follows
+    its colon tells the type: a quote (string) or an integer literal (its digits as written). Any
+    other document holding the member is left to the full parser.
+    """
+    member = event_value.str.json_path_match(f"$.{key}")
+    simple = ~event_value.str.contains("\\", literal=True) & (
+        event_value.str.count_matches(f'"{key}"', literal=True) == 1
+    )
+    is_string = event_value.str.contains(f'"{key}"' + r'\s*:\s*"')
+    integer = event_value.str.extract(f'"{key}"' + r"\s*:\s*(-?(?:0|[1-9][0-9]*))\s*[,}]", 1)
+    value = (
+        pl.when(member.is_null())
+        .then(pl.lit(None, dtype=pl.String))
+        .when(is_string)
+        .then(pl.when(member != "").then(member))
+        .otherwise(integer)
+    )
+    return value, member.is_not_null() & ~simple
+
+
+def order_id_fast(event_value: str | pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(order id, needs_full_parse): ``af_order_id`` else ``af_receipt_id`` (step 1)."""
+    text = _text(event_value)
+    order, order_unsure = _json_member_id(text, "af_order_id")
+    receipt, receipt_unsure = _json_member_id(text, "af_receipt_id")
+    return pl.coalesce(order, receipt), order_unsure | receipt_unsure
+
+
+class _JsonInteger(str):
+    """The text of a JSON integer literal, kept as written."""
+
+
+def order_id_from_json(text: str) -> str | None:
+    """The order id rule on one Event Value, with a real JSON parser (for unusual documents)."""
+    try:
+        document = json.loads(text, parse_int=_JsonInteger)
+    except ValueError:
+        return None
+    if not isinstance(document, dict):
+        return None
+    for key in ORDER_ID_KEYS:
+        value = document.get(key)
+        if isinstance(value, _JsonInteger):
+            return str.__str__(value)
+        if isinstance(value, str) and value != "":
+            return value
+    return None
+
+
+def order_ids_by_json(event_values: Iterable[str]) -> pl.DataFrame:
+    """Order ids of distinct Event Value texts, for the few rows the fast path cannot decide."""
+    texts = sorted(set(event_values))
+    return pl.DataFrame(
+        {"event_value": texts, "order_id_json": [order_id_from_json(t) for t in texts]},
+        schema={"event_value": pl.String, "order_id_json": pl.String},
+    )
+
+
+def raw_json(columns: Iterable[str]) -> pl.Expr:
+    """The row as a JSON object of column -> original text, in header order."""
+    return pl.struct([pl.col(c).fill_null("") for c in columns]).struct.json_encode()
