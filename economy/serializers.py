@@ -28,8 +28,10 @@ class CurrencyCodeField(StrictCharField):
         kwargs.setdefault("max_length", 32)
         super().__init__(**kwargs)
 
-    def to_internal_value(self, data: Any) -> Currency:  # type: ignore[override]
-        code = super().to_internal_value(data)
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        code = super().run_validation(data)  # a JSON string of 1 to 32 characters
+        if code is None or code is serializers.empty:
+            return code
         currency = Currency.objects.filter(code=code).first()
         if currency is None:
             self.fail("unknown_currency", code=code)
@@ -112,13 +114,12 @@ class QueryIntegerField(serializers.IntegerField):
 class CursorField(StrictCharField):
     default_error_messages = {"invalid_cursor": "This cursor is unknown or garbled."}
 
-    def to_internal_value(self, data: Any) -> LedgerCursor:  # type: ignore[override]
-        text = super().to_internal_value(data)
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        text = super().run_validation(data)  # a string within the length limits
         try:
             return LedgerCursor.decode(text)
         except InvalidCursor:
             self.fail("invalid_cursor")
-            raise  # unreachable: fail() raises
 
 
 class TransactionsQuerySerializer(serializers.Serializer):

@@ -1,0 +1,51 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from rest_framework import exceptions
+
+from accounts.models import User
+from economy import services
+from economy.models import DEFAULT_CURRENCY_CODE, Currency
+from gamebackend.problems import Problem, flatten_errors
+
+
+class Command(BaseCommand):
+    help = "Adjust a player's balance as a staff member; written to the ledger as an adjustment."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--user", required=True, help="The player's userId.")
+        parser.add_argument(
+            "--amount", required=True, type=int, help="Signed; negative takes away."
+        )
+        parser.add_argument("--note", required=True, help="Why (kept in the ledger).")
+        parser.add_argument("--currency", default=DEFAULT_CURRENCY_CODE)
+        parser.add_argument("--actor", required=True, help="userId of the staff member.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        player = User.objects.filter(username=options["user"]).first()
+        if player is None:
+            raise CommandError(f"No user {options['user']!r}.")
+        actor = User.objects.filter(username=options["actor"]).first()
+        if actor is None:
+            raise CommandError(f"No user {options['actor']!r}.")
+        currency = Currency.objects.filter(code=options["currency"]).first()
+        if currency is None:
+            raise CommandError(f"Unknown currency {options['currency']!r}.")
+        try:
+            entry = services.wallet_adjust(
+                player=player,
+                currency=currency,
+                amount=options["amount"],
+                note=options["note"],
+                actor=actor,
+            )
+        except exceptions.ValidationError as exc:
+            raise CommandError(
+                "; ".join(f"{e['field']}: {e['message']}" for e in flatten_errors(exc.detail))
+            ) from None
+        except Problem as exc:
+            raise CommandError(f"{exc.default_code}: {exc.detail}") from None
+        self.stdout.write(
+            f"{player.username} {currency.code} {entry.amount:+d} -> {entry.balance_after} "
+            f"(transaction {entry.transaction_id})"
+        )
