@@ -1,10 +1,17 @@
-"""gunicorn settings; every value can be overridden from the environment (see README)."""
+"""gunicorn settings; every value can be overridden from the environment (see README, "Serving").
+
+The defaults were chosen by measurement on a 2-core machine (docs/benchmarks.md, "API").
+"""
 
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
-worker_class = "gthread"
+# gunicorn's gthread worker, stamping each request with the time it entered the queue so that
+# LoadSheddingMiddleware can answer 503 instead of letting latency grow without bound.
+worker_class = "gamebackend.workers.QueueTimedThreadWorker"
 workers = int(os.environ.get("WEB_WORKERS", multiprocessing.cpu_count() * 2))
 threads = int(os.environ.get("WEB_THREADS", 4))
 # Each thread holds at most one pooled database connection (DB_POOL_MAX must be >= threads).
@@ -12,9 +19,37 @@ timeout = int(os.environ.get("WEB_TIMEOUT", 30))
 graceful_timeout = 30
 keepalive = int(os.environ.get("WEB_KEEPALIVE", 5))
 backlog = int(os.environ.get("WEB_BACKLOG", 2048))
+worker_connections = int(os.environ.get("WEB_WORKER_CONNECTIONS", 1000))
 max_requests = int(os.environ.get("WEB_MAX_REQUESTS", 0))
 max_requests_jitter = 100
 accesslog = None  # the request log comes from RequestIdMiddleware, as JSON with request ids
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "warning")
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# Prometheus multiprocess mode: each worker writes its metrics to files in this directory and
+# /metrics adds them up. Set before any worker imports prometheus_client.
+_metrics_dir_owned = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+if _metrics_dir_owned:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="gamebackend-metrics-")
+_metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+
+def on_starting(server):
+    # Values left by a previous run would be added to this one's.
+    os.makedirs(_metrics_dir, exist_ok=True)
+    for name in os.listdir(_metrics_dir):
+        if name.endswith(".db"):
+            os.remove(os.path.join(_metrics_dir, name))
+
+
+def child_exit(server, worker):
+    # The dead worker's gauges leave the sums; its counters are kept.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _metrics_dir_owned:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)

@@ -1,4 +1,5 @@
-"""Middleware every request passes: request ids with an access log line, and the body limit."""
+"""Middleware every request passes: request ids with an access log line, metrics, load
+shedding and the body limit."""
 
 import logging
 import re
@@ -9,8 +10,10 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from gamebackend import metrics
 from gamebackend.logging import request_id_var, user_id_var
 from gamebackend.problems import problem_response
+from gamebackend.queueing import queue_wait_seconds
 
 access_logger = logging.getLogger("gamebackend.access")
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -73,4 +76,60 @@ class BodySizeLimitMiddleware:
                 code="payload_too_large",
                 detail="The request body is larger than 1 MiB.",
             )
+        return self.get_response(request)
+
+
+class MetricsMiddleware:
+    """Counts and times every request by route name (see gamebackend.metrics)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        route = metrics.route_name(request)
+        method = request.method or ""
+        metrics.http_request_duration_seconds.labels(route=route, method=method).observe(
+            time.perf_counter() - started
+        )
+        metrics.http_requests.labels(
+            route=route, method=method, status=str(response.status_code)
+        ).inc()
+        metrics.pool_stats_sampler.maybe_sample()
+        return response
+
+
+class LoadSheddingMiddleware:
+    """Answers 503 with Retry-After to a request that waited in gunicorn's queue too long.
+
+    Under overload, serving requests whose clients have probably given up only makes every
+    later request wait longer; refusing them costs microseconds, so the queue drains and the
+    latency of the requests that are served stays bounded by about QUEUE_TIMEOUT_MS plus one
+    service time. The wait is measured by gamebackend.workers.QueueTimedThreadWorker.
+    """
+
+    exempt_paths = frozenset({"/metrics"})
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit_ms: int = settings.QUEUE_TIMEOUT_MS
+        waited = queue_wait_seconds()
+        if (
+            limit_ms > 0
+            and waited is not None
+            and waited * 1000 > limit_ms
+            and request.path not in self.exempt_paths
+        ):
+            metrics.http_requests_shed.inc()
+            response = problem_response(
+                request,
+                status=503,
+                code="overloaded",
+                detail="The server is overloaded; try again shortly.",
+            )
+            response["Retry-After"] = str(settings.QUEUE_SHED_RETRY_AFTER_SECONDS)
+            return response
         return self.get_response(request)

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -47,6 +48,27 @@ class PayloadTooLarge(Problem):
     status_code = 413
     default_code = "payload_too_large"
     default_detail = "The request body is larger than 1 MiB."
+
+
+DATABASE_RETRY_AFTER_SECONDS = "5"
+
+
+class DatabaseUnavailable(Problem):
+    status_code = 503
+    default_code = "database_unavailable"
+    default_detail = "The database cannot be reached; try again shortly."
+
+    def __init__(self) -> None:
+        super().__init__(headers={"Retry-After": DATABASE_RETRY_AFTER_SECONDS})
+
+
+def is_database_unavailable(exc: BaseException | None) -> bool:
+    """Connection-level database failures (server down, pool timeout), which retrying fixes.
+
+    Django wraps psycopg's OperationalError (psycopg_pool's PoolTimeout is one) and
+    InterfaceError (a connection closed under us) in its own classes of the same names.
+    """
+    return isinstance(exc, OperationalError | InterfaceError)
 
 
 class InternalError(Problem):
@@ -141,6 +163,10 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif is_database_unavailable(exc):
+        logger.warning("database unavailable", extra={"error": str(exc)})
+        database_unavailable_count()
+        exc = DatabaseUnavailable()
     elif not isinstance(exc, exceptions.APIException):
         logger.exception("unhandled error", exc_info=exc)
         exc = InternalError()
@@ -172,6 +198,12 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         **extra,
     )
     return Response(body, status=status, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def database_unavailable_count() -> None:
+    from gamebackend.metrics import db_unavailable  # metrics imports this module
+
+    db_unavailable.inc()
 
 
 def problem_response(

@@ -139,6 +139,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "gamebackend.middleware.RequestIdMiddleware",
+    "gamebackend.middleware.MetricsMiddleware",
+    "gamebackend.middleware.LoadSheddingMiddleware",
     "gamebackend.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -347,6 +349,17 @@ TRACK_IP_SALT = env_str("TRACK_IP_SALT", "") or JWT_SECRET
 
 ECONOMY_REQUIRE_EARN_RULE = env_bool("ECONOMY_REQUIRE_EARN_RULE", False)
 IDEMPOTENCY_TTL_HOURS = env_int("IDEMPOTENCY_TTL_HOURS", 24)
+
+
+# --- Operations ------------------------------------------------------------------------------
+
+# A request that waited longer than this in gunicorn's queue is answered 503 (0 turns it off).
+QUEUE_TIMEOUT_MS = env_int("QUEUE_TIMEOUT_MS", 1000)
+QUEUE_SHED_RETRY_AFTER_SECONDS = env_int("QUEUE_SHED_RETRY_AFTER_SECONDS", 1)
+# /metrics: with a token, only `Authorization: Bearer <METRICS_TOKEN>`; without, loopback only.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# Benchmark-only views (/bench/constant, /bench/sleep); never turn this on in production.
+BENCH_ENDPOINTS = env_bool("BENCH_ENDPOINTS", False)
 
 
 # --- Background tasks ------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The base class of every API view, `/health`, and problem responses for Django-level errors."""
 
 import logging
+import sys
 from typing import Any
 
 from django.conf import settings
@@ -14,7 +15,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gamebackend.problems import problem_response
+from gamebackend.problems import (
+    DATABASE_RETRY_AFTER_SECONDS,
+    database_unavailable_count,
+    is_database_unavailable,
+    problem_response,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +121,17 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls this while handling the exception, so sys.exc_info() still holds it.
+    if is_database_unavailable(sys.exc_info()[1]):
+        database_unavailable_count()
+        response = problem_response(
+            request,
+            status=503,
+            code="database_unavailable",
+            detail="The database cannot be reached; try again shortly.",
+        )
+        response["Retry-After"] = DATABASE_RETRY_AFTER_SECONDS
+        return response
     if _is_html_path(request):
         return defaults.server_error(request)
     return problem_response(
