@@ -1,6 +1,5 @@
 """Write the analytics pipeline's `sessions` input from `session_start` events of one UTC day."""
 
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -29,4 +28,5 @@ class Command(BaseCommand):
             rows = sessions_csv_write(day=day, path=Path(options["out"]))
             self.stderr.write(f"wrote {rows} sessions of {day} to {options['out']}")
         else:
-            sessions_csv_write(day=day, stream=sys.stdout)
+            # csv writes whole lines, so the wrapper's line ending never adds one.
+            sessions_csv_write(day=day, stream=self.stdout)  # type: ignore[arg-type]

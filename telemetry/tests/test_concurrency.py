@@ -1,0 +1,121 @@
+"""PostgreSQL races: concurrent batches keep the aggregates exact and never deadlock."""
+
+import threading
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.db import connection, connections
+
+from accounts.tests.factories import PlayerFactory
+from telemetry import services
+from telemetry.admin import EstimatedCountPaginator
+from telemetry.models import Event
+from telemetry.selectors import unique_players
+from telemetry.serializers import EventInput
+from telemetry.tests.helpers import (
+    aggregates_from_tables,
+    aggregates_recounted,
+    unique_players_recounted,
+)
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def _run_together(jobs):
+    barrier = threading.Barrier(len(jobs))
+    errors: list[BaseException] = []
+
+    def run(job):
+        try:
+            barrier.wait(timeout=10)
+            job()
+        except BaseException as exc:  # reported by the test thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    assert errors == []
+
+
+def _events(days, event_types, *, with_ids=False):
+    start = datetime(2025, 6, 1, 12, tzinfo=UTC)
+    return [
+        EventInput(
+            event_type=event_type,
+            meta={},
+            timestamp=start + timedelta(days=day),
+            event_id=uuid.uuid4() if with_ids else None,
+        )
+        for day in days
+        for event_type in event_types
+    ]
+
+
+def test_concurrent_batches_of_many_players_keep_aggregates_exact():
+    players = [PlayerFactory() for _ in range(6)]
+    # Every batch touches the same global counter rows, in different orders.
+    jobs = [
+        (
+            lambda p=player, i=index: services.events_record_batch(
+                player=p, events=_events(range(i % 3, 6), [*["b", "a", "c"][i % 3 :], "a", "b"])
+            )
+        )
+        for index, player in enumerate(players)
+        for _ in range(2)
+    ]
+
+    _run_together(jobs)
+
+    assert aggregates_from_tables() == aggregates_recounted()
+
+
+def test_concurrent_batches_of_one_player_with_interleaved_days_keep_active_days_exact():
+    player = PlayerFactory()
+    jobs = [
+        (lambda days=days: services.events_record_batch(player=player, events=_events(days, ["a"])))
+        for days in ([0, 4, 8], [2, 6], [1, 5, 9], [3, 7], [8, 0])
+    ]
+
+    _run_together(jobs)
+
+    assert aggregates_from_tables() == aggregates_recounted()
+    assert unique_players(low=date(2025, 6, 4), high=date(2025, 6, 4)) == 1
+    low, high = date(2025, 6, 3), date(2025, 6, 7)
+    assert unique_players(low=low, high=high) == unique_players_recounted(low, high) == 1
+
+
+def test_concurrent_retries_of_one_batch_store_it_once():
+    player = PlayerFactory()
+    batch = _events(range(3), ["a", "b"], with_ids=True)
+    results = []
+
+    _run_together(
+        [
+            (lambda: results.append(services.events_record_batch(player=player, events=batch)))
+            for _ in range(4)
+        ]
+    )
+
+    assert sorted((r.accepted, r.duplicates) for r in results) == [(0, 6), (0, 6), (0, 6), (6, 0)]
+    assert Event.objects.count() == 6
+    assert aggregates_from_tables() == aggregates_recounted()
+
+
+def test_paginator_uses_the_planner_estimate_for_a_big_unfiltered_table(monkeypatch):
+    player = PlayerFactory()
+    services.events_record_batch(player=player, events=_events(range(5), ["a"]))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE telemetry_event")
+    monkeypatch.setattr("telemetry.admin.COUNT_CAP", 2)
+
+    assert EstimatedCountPaginator(Event.objects.order_by("-id"), 50).count == 5
+    assert (
+        EstimatedCountPaginator(Event.objects.filter(player=player).order_by("-id"), 50).count == 2
+    )

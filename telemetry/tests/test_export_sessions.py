@@ -1,0 +1,88 @@
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from accounts.tests.factories import PlayerFactory
+from conftest import client_for
+from telemetry.models import Click, PlayerAttribution
+
+pytestmark = pytest.mark.django_db
+
+
+def _batch(player, events):
+    response = client_for(player).post(
+        "/events/batch", json.dumps({"events": events}), content_type="application/json"
+    )
+    assert response.json()["rejected"] == []
+
+
+@pytest.fixture
+def sessions_of_two_days(db):
+    paid = PlayerFactory(username="paid_player")
+    organic = PlayerFactory(username="organic_player")
+    click = Click.objects.create(
+        created_at="2025-10-01T00:00:00Z", media_source="facebook_ads", campaign="fall", ip_hash="h"
+    )
+    PlayerAttribution.objects.create(
+        player=paid,
+        click=click,
+        media_source="facebook_ads",
+        campaign="fall",
+        attributed_at="2025-10-01T00:00:00Z",
+    )
+    _batch(
+        paid,
+        [
+            {"eventType": "session_start", "timestampUtc": "2025-10-02T09:00:00.123456Z"},
+            {"eventType": "level_up", "timestampUtc": "2025-10-02T09:05:00Z"},
+            {"eventType": "session_start", "timestampUtc": "2025-10-03T00:00:00Z"},
+        ],
+    )
+    _batch(
+        organic,
+        [
+            {"eventType": "session_start", "timestampUtc": "2025-10-02T01:30:00+02:00"},
+            {"eventType": "session_start", "timestampUtc": "2025-10-02T23:59:59Z"},
+            {"eventType": "session_start", "timestampUtc": "2025-10-01T23:59:59Z"},
+        ],
+    )
+
+
+def test_export_sessions_writes_the_pipeline_input(sessions_of_two_days, tmp_path):
+    out = tmp_path / "reports" / "sessions.csv"
+
+    call_command("export_sessions", "--date", "2025-10-02", "--out", str(out))
+
+    assert out.read_text(encoding="utf-8") == (
+        "user_id,session_start,session_end,media_source,campaign\n"
+        "paid_player,2025-10-02T09:00:00.123456Z,,facebook_ads,fall\n"
+        "organic_player,2025-10-02T23:59:59Z,,,\n"
+    )
+    assert [path.name for path in out.parent.iterdir()] == ["sessions.csv"]
+
+
+def test_export_sessions_counts_the_utc_day_of_an_offset_time(sessions_of_two_days):
+    stdout = io.StringIO()
+
+    call_command("export_sessions", "--date", "2025-10-01", stdout=stdout)
+
+    assert stdout.getvalue() == (
+        "user_id,session_start,session_end,media_source,campaign\n"
+        "organic_player,2025-10-01T23:30:00Z,,,\n"
+        "organic_player,2025-10-01T23:59:59Z,,,\n"
+    )
+
+
+def test_export_sessions_of_a_day_without_sessions_writes_the_header(db, tmp_path):
+    out = tmp_path / "sessions.csv"
+
+    call_command("export_sessions", "--date", "2025-10-02", "--out", str(out))
+
+    assert out.read_text() == "user_id,session_start,session_end,media_source,campaign\n"
+
+
+def test_export_sessions_refuses_a_bad_date(db):
+    with pytest.raises(CommandError, match="YYYY-MM-DD"):
+        call_command("export_sessions", "--date", "02/10/2025")
