@@ -3,10 +3,12 @@ import pytest
 from economy.models import Currency, IdempotencyRecord, LedgerEntry, Wallet
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def coins(db):
-    """The default currency, created by migration 0002."""
-    return Currency.objects.get(code="coins")
+    """The default currency. Migration 0002 creates it, but a transactional test anywhere in
+    the session (ours or another app's) flushes every table, that row included."""
+    currency, _ = Currency.objects.get_or_create(code="coins", defaults={"name": "Coins"})
+    return currency
 
 
 def balance_of(player, code="coins"):
