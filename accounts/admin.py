@@ -1,17 +1,342 @@
-from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin
+"""Players in the live-ops admin: find a player, see their wallet, ledger, events and
+attribution, ban or unban with a reason, and adjust a balance.
 
+Bans and adjustments go through the services (`player_ban`, `player_unban`, `wallet_adjust`),
+never through a model form, so a ban always revokes refresh tokens and an adjustment always
+writes its ledger entry. Every action is recorded in Django's admin log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from rest_framework import exceptions
+
+from accounts import services
 from accounts.models import User
+from economy import selectors as economy_selectors
+from economy import services as economy_services
+from economy.models import MAX_BALANCE, Currency
+from gamebackend.admin_pagination import CappedCountPaginator
+from gamebackend.problems import Problem, flatten_errors
+from telemetry import selectors as telemetry_selectors
+from telemetry.models import PlayerAttribution
+
+LATEST_ROWS = 20
+MEDIA_SOURCE_CHOICES = 100
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Required. Kept on the player and in the admin log.",
+    )
+
+
+class PlayerAdjustForm(forms.Form):
+    currency = forms.ModelChoiceField(queryset=Currency.objects.all(), to_field_name="code")
+    amount = forms.IntegerField(
+        min_value=-MAX_BALANCE,
+        max_value=MAX_BALANCE,
+        help_text="Signed: negative takes away. Refused, never clamped, when it does not fit.",
+    )
+    note = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Required: why. Kept on the ledger entry and in the admin log.",
+    )
+
+    def clean_amount(self) -> int:
+        amount = int(self.cleaned_data["amount"])
+        if amount == 0:
+            raise forms.ValidationError("An adjustment of 0 changes nothing.")
+        return amount
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("active", "active"), ("banned", "banned")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> QuerySet[User]:
+        if self.value() == "active":
+            return queryset.filter(is_active=True)
+        if self.value() == "banned":
+            return queryset.filter(is_active=False)
+        return queryset
+
+
+class MediaSourceFilter(admin.SimpleListFilter):
+    """Attribution of the player's install; choices come from the (indexed) attribution table."""
+
+    title = "attribution (media source)"
+    parameter_name = "media_source"
+    NONE = "__none__"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        sources = (
+            PlayerAttribution.objects.order_by("media_source")
+            .values_list("media_source", flat=True)
+            .distinct()[:MEDIA_SOURCE_CHOICES]
+        )
+        return [*((source, source) for source in sources), (self.NONE, "not attributed")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> QuerySet[User]:
+        value = self.value()
+        if value == self.NONE:
+            return queryset.filter(attribution__isnull=True)
+        if value:
+            return queryset.filter(attribution__media_source=value)
+        return queryset
 
 
 @admin.register(User)
 class PlayerAdmin(UserAdmin):
-    list_display = ["username", "is_staff", "is_active", "banned_at", "date_joined", "last_login"]
-    list_filter = ["is_staff", "is_active", "groups"]
-    search_fields = ["username__exact", "username__startswith", "email"]
-    readonly_fields = ["banned_at", "ban_reason", "locked_until", "date_joined", "last_login"]
+    list_display = [
+        "username",
+        "status",
+        "is_staff",
+        "media_source",
+        "campaign",
+        "date_joined",
+        "last_login",
+        "banned_at",
+    ]
+    list_filter = [StatusFilter, "is_staff", MediaSourceFilter, "groups"]
+    list_select_related = ["attribution"]
+    search_fields = ["username__exact", "username__startswith", "email__iexact"]
+    search_help_text = "userId (exact or prefix) or e-mail."
+    # The ban fields change only through the ban/unban actions (which revoke tokens).
+    readonly_fields = [
+        "is_active",
+        "banned_at",
+        "ban_reason",
+        "locked_until",
+        "date_joined",
+        "last_login",
+    ]
     fieldsets = [
         *(UserAdmin.fieldsets or ()),
         ("Ban and lockout", {"fields": ["banned_at", "ban_reason", "locked_until"]}),
     ]
+    ordering = ["-date_joined", "-id"]
     show_full_result_count = False
+    paginator = CappedCountPaginator
+    list_per_page = 50
+    actions = ["ban_players", "unban_players"]
+    change_form_template = "admin/accounts/user/change_form.html"
+
+    # --- list columns -------------------------------------------------------------------------
+
+    @admin.display(description="status", ordering="is_active")
+    def status(self, user: User) -> str:
+        return "active" if user.is_active else "banned"
+
+    @admin.display(description="media source")
+    def media_source(self, user: User) -> str:
+        attribution = _attribution(user)
+        return attribution.media_source if attribution else "-"
+
+    @admin.display(description="campaign")
+    def campaign(self, user: User) -> str:
+        attribution = _attribution(user)
+        return (attribution.campaign or "(none)") if attribution else "-"
+
+    # --- permissions --------------------------------------------------------------------------
+
+    def has_ban_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.ban_player")
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        # Deleting an account would delete its ledger history; banning is the way out.
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    # --- the detail page ----------------------------------------------------------------------
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        player = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if player is not None and self.has_view_or_change_permission(request, player):
+            context.update(self._player_context(request, player))
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
+    def _player_context(self, request: HttpRequest, player: User) -> dict[str, Any]:
+        perms = request.user
+        page = economy_selectors.ledger_entries_page(
+            player=player, currency=None, limit=LATEST_ROWS, cursor=None
+        )
+        return {
+            "player": player,
+            "balances": economy_selectors.currencies_with_balances(player=player),
+            "ledger_entries": page.entries,
+            "ledger_has_more": page.next_cursor is not None,
+            "events": list(telemetry_selectors.events_recent(player=player, limit=LATEST_ROWS)),
+            "attribution": _attribution(player),
+            "can_ban": perms.has_perm("accounts.ban_player"),
+            "can_adjust": perms.has_perm("economy.adjust_wallet"),
+            "can_view_ledger": perms.has_perm("economy.view_ledgerentry"),
+            "can_view_events": perms.has_perm("telemetry.view_event"),
+        }
+
+    # --- ban and unban ------------------------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/ban/", wrap(self.ban_view), name="accounts_user_ban"),
+            path("<path:object_id>/unban/", wrap(self.unban_view), name="accounts_user_unban"),
+            path(
+                "<path:object_id>/adjust-balance/",
+                wrap(self.adjust_view),
+                name="accounts_user_adjust",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.action(description="Ban selected players (asks for a reason)")
+    def ban_players(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
+        return self._bulk_ban(request, queryset, ban=True)
+
+    @admin.action(description="Unban selected players (asks for a reason)")
+    def unban_players(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
+        return self._bulk_ban(request, queryset, ban=False)
+
+    def _bulk_ban(
+        self, request: HttpRequest, queryset: QuerySet[User], *, ban: bool
+    ) -> HttpResponse | None:
+        if not self.has_ban_permission(request):
+            raise PermissionDenied
+        players = list(queryset.filter(is_active=ban).order_by("username")[:500])
+        form = ReasonForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            for player in players:
+                self._apply_ban(request, player, ban=ban, reason=form.cleaned_data["reason"])
+            verb = "Banned" if ban else "Unbanned"
+            self.message_user(request, f"{verb} {len(players)} player(s).", messages.SUCCESS)
+            return None  # back to the list
+        return self._reason_page(request, players=players, form=form, ban=ban, bulk=True)
+
+    def ban_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self._single_ban(request, object_id, ban=True)
+
+    def unban_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self._single_ban(request, object_id, ban=False)
+
+    def _single_ban(self, request: HttpRequest, object_id: str, *, ban: bool) -> HttpResponse:
+        if not self.has_ban_permission(request):
+            raise PermissionDenied
+        player = get_object_or_404(User, pk=object_id)
+        form = ReasonForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            if player.is_active == ban:
+                self._apply_ban(request, player, ban=ban, reason=form.cleaned_data["reason"])
+                verb = "Banned" if ban else "Unbanned"
+                self.message_user(request, f"{verb} {player}.", messages.SUCCESS)
+            else:
+                state = "banned" if ban else "active"
+                self.message_user(request, f"{player} is already {state}.", messages.WARNING)
+            return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[player.pk]))
+        return self._reason_page(request, players=[player], form=form, ban=ban, bulk=False)
+
+    def _apply_ban(self, request: HttpRequest, player: User, *, ban: bool, reason: str) -> None:
+        if ban:
+            services.player_ban(player=player, reason=reason)
+            self.log_change(request, player, f"Banned: {reason}")
+        else:
+            services.player_unban(player=player, reason=reason)
+            self.log_change(request, player, f"Unbanned: {reason}")
+
+    def _reason_page(
+        self,
+        request: HttpRequest,
+        *,
+        players: list[User],
+        form: ReasonForm,
+        ban: bool,
+        bulk: bool,
+    ) -> HttpResponse:
+        verb = "Ban" if ban else "Unban"
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"{verb} {players[0] if len(players) == 1 else f'{len(players)} players'}",
+            "verb": verb,
+            "players": players,
+            "form": form,
+            "bulk": bulk,
+            "action": "ban_players" if ban else "unban_players",
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/accounts/user/ban_reason.html", context)
+
+    # --- balance adjustment -------------------------------------------------------------------
+
+    def adjust_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if not request.user.has_perm("economy.adjust_wallet"):
+            raise PermissionDenied
+        player = get_object_or_404(User, pk=object_id)
+        form = PlayerAdjustForm(request.POST or None, initial={"currency": "coins"})
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                entry = economy_services.wallet_adjust(
+                    player=player,
+                    currency=data["currency"],
+                    amount=data["amount"],
+                    note=data["note"],
+                    actor=request.user,  # type: ignore[arg-type]
+                )
+            except exceptions.ValidationError as exc:
+                form.add_error(
+                    None, "; ".join(error["message"] for error in flatten_errors(exc.detail))
+                )
+            except Problem as exc:
+                form.add_error(None, str(exc.detail))
+            else:
+                message = (
+                    f"Adjusted {data['currency'].code} by {entry.amount:+d} to "
+                    f"{entry.balance_after} (transaction {entry.transaction_id}): {entry.note}"
+                )
+                self.log_change(request, player, message)
+                self.message_user(request, message, messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[player.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Adjust a balance of {player}",
+            "player": player,
+            "balances": economy_selectors.currencies_with_balances(player=player),
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/accounts/user/adjust_balance.html", context)
+
+
+def _attribution(user: User) -> PlayerAttribution | None:
+    try:
+        return user.attribution
+    except PlayerAttribution.DoesNotExist:
+        return None

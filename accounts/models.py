@@ -27,6 +27,7 @@ class User(AbstractUser):
 
     class Meta:
         ordering = ["username"]
+        permissions = [("ban_player", "Can ban and unban players")]
 
     def __str__(self) -> str:
         return self.username

@@ -1,0 +1,232 @@
+"""Report pages of the live-ops admin: tables and server-rendered SVG charts.
+
+Mounted under `/admin/reports/` (see `gamebackend/urls.py`), each view wrapped in
+`admin.site.admin_view` (staff login) and checking the permission of the data it shows:
+
+- economy sources and sinks: `economy.view_ledgerentry`;
+- ROAS with anomalies, ARPDAU, reconciliation: the analytics report models' view permissions.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
+from django.utils.safestring import mark_safe
+
+from gamebackend.charts import Series, bar_chart
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 400
+
+
+class DayRangeForm(forms.Form):
+    day_from = forms.DateField(label="from", required=False)
+    day_to = forms.DateField(label="to", required=False)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        low, high = cleaned.get("day_from"), cleaned.get("day_to")
+        if low and high and low > high:
+            raise forms.ValidationError("'from' is after 'to'.")
+        if low and high and (high - low).days >= MAX_DAYS:
+            raise forms.ValidationError(f"At most {MAX_DAYS} days at a time.")
+        return cleaned
+
+
+@dataclass(frozen=True)
+class DayRange:
+    low: date
+    high: date
+
+    @property
+    def days(self) -> list[date]:
+        return [self.low + timedelta(days=n) for n in range((self.high - self.low).days + 1)]
+
+    @property
+    def labels(self) -> list[str]:
+        return [day.isoformat() for day in self.days]
+
+
+def day_range_from(form: DayRangeForm, *, latest: date | None) -> DayRange:
+    """The requested inclusive range; by default the DEFAULT_DAYS days up to the latest data."""
+    data = form.cleaned_data if form.is_valid() else {}
+    high = data.get("day_to") or latest or datetime.now(UTC).date()
+    low = data.get("day_from") or high - timedelta(days=DEFAULT_DAYS - 1)
+    if low > high:
+        low = high
+    return DayRange(low=low, high=high)
+
+
+def _require(request: HttpRequest, *permissions: str) -> None:
+    if not request.user.has_perms(permissions):
+        raise PermissionDenied
+
+
+def _render(
+    request: HttpRequest, template: str, *, title: str, context: dict[str, Any]
+) -> HttpResponse:
+    return TemplateResponse(
+        request,
+        template,
+        {**admin.site.each_context(request), "title": title, **context},
+    )
+
+
+# --- Economy: sources and sinks --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FlowRow:
+    day: date
+    currency: str
+    kind: str
+    reason: str
+    granted: int
+    spent: int
+    entries: int
+
+
+def economy_flows(*, days: DayRange) -> list[FlowRow]:
+    """Currency granted (positive amounts) and spent (negative) per day, currency, kind and
+    reason, aggregated from the ledger in one GROUP BY over the range."""
+    from economy.models import LedgerEntry
+
+    start = datetime.combine(days.low, time.min, tzinfo=UTC)
+    end = datetime.combine(days.high + timedelta(days=1), time.min, tzinfo=UTC)
+    rows = (
+        LedgerEntry.objects.filter(created_at__gte=start, created_at__lt=end)
+        .annotate(day=TruncDate("created_at", tzinfo=UTC))
+        .values("day", "wallet__currency__code", "kind", "reason")
+        .annotate(
+            granted=Sum("amount", filter=Q(amount__gt=0), default=0),
+            spent=Sum("amount", filter=Q(amount__lt=0), default=0),
+            entries=Count("id"),
+        )
+        .order_by("day", "wallet__currency__code", "kind", "reason")
+    )
+    return [
+        FlowRow(
+            day=row["day"],
+            currency=row["wallet__currency__code"],
+            kind=row["kind"],
+            reason=row["reason"],
+            granted=int(row["granted"]),
+            spent=-int(row["spent"]),
+            entries=int(row["entries"]),
+        )
+        for row in rows
+    ]
+
+
+def economy_flows_view(request: HttpRequest) -> HttpResponse:
+    _require(request, "economy.view_ledgerentry")
+    from economy.models import LedgerEntry
+
+    form = DayRangeForm(request.GET or None)
+    latest = LedgerEntry.objects.order_by("-created_at").values_list("created_at", flat=True)[:1]
+    days = day_range_from(form, latest=latest[0].astimezone(UTC).date() if latest else None)
+    rows = economy_flows(days=days)
+
+    per_currency: dict[str, dict[date, list[int]]] = defaultdict(
+        lambda: defaultdict(lambda: [0, 0])
+    )
+    by_reason: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for row in rows:
+        per_currency[row.currency][row.day][0] += row.granted
+        per_currency[row.currency][row.day][1] += row.spent
+        totals = by_reason[(row.currency, row.kind, row.reason)]
+        totals[0] += row.granted
+        totals[1] += row.spent
+        totals[2] += row.entries
+    charts = []
+    for currency, by_day in sorted(per_currency.items()):
+        granted = [by_day[day][0] if day in by_day else 0 for day in days.days]
+        spent = [-by_day[day][1] if day in by_day else 0 for day in days.days]
+        charts.append(
+            {
+                "currency": currency,
+                "svg": mark_safe(  # noqa: S308  (charts.py escapes every label)
+                    bar_chart(
+                        title=f"{currency}: granted and spent per day (UTC)",
+                        x_labels=days.labels,
+                        series=[Series("granted", granted), Series("spent", spent)],
+                        y_label=currency,
+                    )
+                ),
+            }
+        )
+    summary = [
+        {
+            "currency": currency,
+            "kind": kind,
+            "reason": reason,
+            "granted": totals[0],
+            "spent": totals[1],
+            "net": totals[0] - totals[1],
+            "entries": totals[2],
+        }
+        for (currency, kind, reason), totals in sorted(by_reason.items())
+    ]
+    return _render(
+        request,
+        "admin/reports/economy_flows.html",
+        title="Economy sources and sinks",
+        context={"form": form, "days": days, "rows": rows, "charts": charts, "summary": summary},
+    )
+
+
+# --- Index and URLs --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportLink:
+    name: str
+    url_name: str
+    permissions: tuple[str, ...]
+    description: str
+
+
+REPORTS: list[ReportLink] = [
+    ReportLink(
+        "Economy sources and sinks",
+        "admin-reports:economy-flows",
+        ("economy.view_ledgerentry",),
+        "Currency granted and spent per reason per day, from the ledger.",
+    ),
+]
+
+
+def reports_visible_to(request: HttpRequest) -> list[ReportLink]:
+    return [report for report in REPORTS if request.user.has_perms(report.permissions)]
+
+
+def reports_index_view(request: HttpRequest) -> HttpResponse:
+    reports = reports_visible_to(request)
+    if not reports:
+        raise PermissionDenied
+    return _render(
+        request, "admin/reports/index.html", title="Reports", context={"reports": reports}
+    )
+
+
+def _admin(view: Callable[[HttpRequest], HttpResponse]) -> Callable[..., HttpResponse]:
+    return admin.site.admin_view(view)
+
+
+app_name = "admin-reports"
+urlpatterns: list[URLPattern] = [
+    path("", _admin(reports_index_view), name="index"),
+    path("economy/", _admin(economy_flows_view), name="economy-flows"),
+]
