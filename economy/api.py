@@ -22,6 +22,7 @@ from economy.serializers import (
     BalanceQuerySerializer,
     BalanceResponseSerializer,
     EarnRequestSerializer,
+    EconomyProblemSerializer,
     SpendRequestSerializer,
     TransactionsQuerySerializer,
     TransactionsResponseSerializer,
@@ -42,7 +43,7 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
         "24 h returns the first response (header `Idempotent-Replayed: true`) and writes nothing."
     ),
 )
-PROBLEM = OpenApiResponse(description="Problem details (application/problem+json).")
+PROBLEM = OpenApiResponse(EconomyProblemSerializer, description="`validation_error`")
 
 
 def request_player(request: Request) -> User:
@@ -97,9 +98,11 @@ class EarnView(WalletChangeView):
         responses={
             200: WalletChangeResponseSerializer,
             400: PROBLEM,
-            403: OpenApiResponse(description="`earn_limit_exceeded`"),
-            409: OpenApiResponse(description="`request_in_progress`"),
-            422: OpenApiResponse(description="`balance_limit`, `idempotency_key_reused`"),
+            403: OpenApiResponse(EconomyProblemSerializer, description="`earn_limit_exceeded`"),
+            409: OpenApiResponse(EconomyProblemSerializer, description="`request_in_progress`"),
+            422: OpenApiResponse(
+                EconomyProblemSerializer, description="`balance_limit`, `idempotency_key_reused`"
+            ),
         },
         tags=["economy"],
         description="Grant currency to the caller, within the earn rules and the maximum balance.",
@@ -120,9 +123,10 @@ class SpendView(WalletChangeView):
             200: WalletChangeResponseSerializer,
             400: PROBLEM,
             409: OpenApiResponse(
-                description="`insufficient_funds` (with `balance`), `request_in_progress`"
+                EconomyProblemSerializer,
+                description="`insufficient_funds` (with `balance`), `request_in_progress`",
             ),
-            422: OpenApiResponse(description="`idempotency_key_reused`"),
+            422: OpenApiResponse(EconomyProblemSerializer, description="`idempotency_key_reused`"),
         },
         tags=["economy"],
         description="Take currency from the caller; nothing is written when the balance is short.",

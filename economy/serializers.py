@@ -153,3 +153,20 @@ def ledger_entry_body(entry: LedgerEntry) -> dict[str, Any]:
         "reason": entry.reason,
         "createdAt": iso_utc(entry.created_at),
     }
+
+
+class EconomyProblemSerializer(serializers.Serializer):
+    """An RFC 9457 problem as the economy endpoints return it (application/problem+json)."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    code = serializers.CharField(help_text="Stable machine-readable code to switch on.")
+    detail = serializers.CharField()
+    errors = serializers.ListField(
+        child=serializers.DictField(), required=False, help_text="validation_error only."
+    )
+    balance = serializers.IntegerField(
+        required=False, help_text="insufficient_funds and balance_limit: the current balance."
+    )
+    maxBalance = serializers.IntegerField(required=False, help_text="balance_limit only.")
