@@ -4,6 +4,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
 from economy.models import DEFAULT_CURRENCY_CODE, Currency, LedgerEntry
@@ -155,18 +156,22 @@ def ledger_entry_body(entry: LedgerEntry) -> dict[str, Any]:
     }
 
 
-class EconomyProblemSerializer(serializers.Serializer):
-    """An RFC 9457 problem as the economy endpoints return it (application/problem+json)."""
-
-    type = serializers.CharField()
-    title = serializers.CharField()
-    status = serializers.IntegerField()
-    code = serializers.CharField(help_text="Stable machine-readable code to switch on.")
-    detail = serializers.CharField()
-    errors = serializers.ListField(
-        child=serializers.DictField(), required=False, help_text="validation_error only."
-    )
-    balance = serializers.IntegerField(
-        required=False, help_text="insufficient_funds and balance_limit: the current balance."
-    )
-    maxBalance = serializers.IntegerField(required=False, help_text="balance_limit only.")
+# An RFC 9457 problem as the economy endpoints return it (application/problem+json); built
+# with inline_serializer because a declared field named `errors` would shadow Serializer.errors.
+EconomyProblemSerializer = inline_serializer(
+    "EconomyProblem",
+    {
+        "type": serializers.CharField(),
+        "title": serializers.CharField(),
+        "status": serializers.IntegerField(),
+        "code": serializers.CharField(help_text="Stable machine-readable code to switch on."),
+        "detail": serializers.CharField(),
+        "errors": serializers.ListField(
+            child=serializers.DictField(), required=False, help_text="validation_error only."
+        ),
+        "balance": serializers.IntegerField(
+            required=False, help_text="insufficient_funds and balance_limit: the balance."
+        ),
+        "maxBalance": serializers.IntegerField(required=False, help_text="balance_limit only."),
+    },
+)
