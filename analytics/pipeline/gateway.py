@@ -97,14 +97,15 @@ def prepare_gateway(raw: pl.DataFrame, columns: list[str]) -> GatewayRows:
         .get_column("transaction_id")
     )
     conflicting_lines = values.filter(
-        (pl.col("event_type") == PURCHASE) & pl.col("transaction_id").is_in(conflicting_ids)
+        (pl.col("event_type") == PURCHASE)
+        & pl.col("transaction_id").is_in(conflicting_ids.implode())
     ).get_column(LINE)
-    conflicting = valid.filter(pl.col(LINE).is_in(conflicting_lines)).with_columns(
+    conflicting = valid.filter(pl.col(LINE).is_in(conflicting_lines.implode())).with_columns(
         pl.lit(CONFLICTING).alias("reason")
     )
     rejected = rejected_frame(GATEWAY, pl.concat([invalid, conflicting]).sort(LINE), columns)
     purchases = (
-        purchases.filter(~pl.col("transaction_id").is_in(conflicting_ids))
+        purchases.filter(~pl.col("transaction_id").is_in(conflicting_ids.implode()))
         .with_row_index("gw_idx")
         .select(
             pl.col("gw_idx").cast(pl.Int64),
