@@ -4,7 +4,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.http import HttpResponseRedirect
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -194,7 +193,6 @@ class TrackView(ApiView):
         responses={
             200: TrackResponseSerializer,
             302: OpenApiResponse(
-                OpenApiTypes.NONE,
                 description="Redirect to `redirect`, exactly as given (allowed hosts only).",
             ),
         },
