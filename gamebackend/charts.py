@@ -128,8 +128,9 @@ def _y_axis(
 def _x_labels(parts: list[str], *, labels: Sequence[str], x_of, baseline: float) -> None:
     """At most ~12 labels are written so they never overlap; every point keeps its tooltip."""
     stride = max(1, math.ceil(len(labels) / 12))
+    last = len(labels) - 1
     for index, label in enumerate(labels):
-        if index % stride and index != len(labels) - 1:
+        if index != last and (index % stride or last - index < stride):
             continue
         x = _number(x_of(index))
         parts.append(

@@ -1,0 +1,211 @@
+// Browser test of the live-ops admin: each role signs in, opens its pages, does its job, and
+// is refused what belongs to another role. Started by e2e/run, which provides a live server
+// (E2E_BASE_URL) with demo data, the task worker, and staff passwords in the environment.
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { chromium } from "playwright-core";
+
+const BASE = process.env.E2E_BASE_URL;
+const SHOTS = process.env.E2E_SCREENSHOTS ?? "artifacts/screenshots";
+const CHROMIUM = process.env.E2E_CHROMIUM ?? "/usr/bin/chromium";
+assert.ok(BASE, "E2E_BASE_URL is not set: run e2e/run");
+mkdirSync(SHOTS, { recursive: true });
+
+const password = (role) => {
+  const value = process.env[`E2E_PASSWORD_${role.toUpperCase()}`];
+  assert.ok(value, `E2E_PASSWORD_${role.toUpperCase()} is not set`);
+  return value;
+};
+
+let browser;
+
+// playwright-core gives every launch a fresh, temporary user-data-dir of its own.
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+async function signIn(role) {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  await page.goto(`${BASE}/admin/login/`);
+  await page.fill("#id_username", `e2e_${role}`);
+  await page.fill("#id_password", password(role));
+  await Promise.all([page.waitForURL(`${BASE}/admin/`), page.click("input[type=submit]")]);
+  return { context, page };
+}
+
+async function open(page, path, { status = 200 } = {}) {
+  const response = await page.goto(`${BASE}${path}`);
+  assert.equal(response.status(), status, `${path} answered ${response.status()}`);
+  return response;
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+async function rowCount(page, selector = "#result_list tbody tr") {
+  return page.locator(selector).count();
+}
+
+describe("support", () => {
+  let session;
+  before(async () => {
+    session = await signIn("support");
+  });
+  after(async () => session.context.close());
+
+  test("finds a player and reads their wallet, ledger, events and attribution", async () => {
+    const { page } = session;
+    await shot(page, "support-01-index");
+    await open(page, "/admin/accounts/user/?q=player_00&is_staff__exact=0");
+    assert.equal(await rowCount(page), 6);
+    await shot(page, "support-02-players");
+    await open(page, "/admin/accounts/user/?media_source=facebook");
+    assert.ok((await rowCount(page)) >= 1);
+    await open(page, "/admin/accounts/user/?q=player_002");
+    await page.click("#result_list tbody tr a");
+    await page.waitForSelector("#player-balances");
+    const balances = await page.locator("#player-balances tbody").innerText();
+    assert.match(balances, /coins\s.*\s1,?000|coins[^\n]*\t\d+/);
+    assert.ok((await rowCount(page, "#player-ledger tbody tr")) >= 4);
+    assert.ok((await rowCount(page, "#player-events tbody tr")) >= 3);
+    assert.match(await page.locator("#player-attribution").innerText(), /tiktok|google|facebook/);
+    assert.equal(await page.locator("a.adjust-link").count(), 0); // not this role's job
+    await shot(page, "support-03-player-detail");
+  });
+
+  test("bans with a required reason, then unbans; both are in the admin log", async () => {
+    const { page } = session;
+    await open(page, "/admin/accounts/user/?q=player_003");
+    await page.click("#result_list tbody tr a");
+    await page.click("a.ban-link");
+    await page.click(".submit-row input[type=submit]"); // no reason: the form refuses
+    assert.equal(await page.locator("#id_reason:invalid").count(), 1);
+    assert.match(page.url(), /\/ban\/$/);
+    await shot(page, "support-04-ban-reason-required");
+    await page.fill("#id_reason", "Speed hack in ranked match (e2e)");
+    await page.click(".submit-row input[type=submit]");
+    await page.waitForSelector("#player-status .status-banned");
+    assert.match(await page.locator(".messagelist").innerText(), /Banned player_003/);
+    await shot(page, "support-05-player-banned");
+    await open(page, "/admin/accounts/user/?status=banned");
+    assert.match(await page.locator("#result_list").innerText(), /player_003/);
+    await page.click("#result_list tbody tr a");
+    await page.click("a.unban-link");
+    await page.fill("#id_reason", "Appeal accepted (e2e)");
+    await page.click(".submit-row input[type=submit]");
+    await page.waitForSelector("#player-status .status-active");
+    await open(page, "/admin/");
+    assert.match(await page.locator("#recent-actions-module").innerText(), /player_003/);
+  });
+
+  test("browses events and clicks with day and type filters", async () => {
+    const { page } = session;
+    await open(page, "/admin/telemetry/event/");
+    assert.ok((await rowCount(page)) >= 18);
+    await open(page, "/admin/telemetry/event/?event_type=level_complete");
+    assert.equal(await rowCount(page), 6);
+    await shot(page, "support-06-events");
+    await open(page, "/admin/telemetry/click/");
+    assert.ok((await rowCount(page)) >= 6);
+    await shot(page, "support-07-clicks");
+  });
+
+  test("is refused the economy and analytics actions", async () => {
+    const { page } = session;
+    await open(page, "/admin/accounts/user/1/adjust-balance/", { status: 403 });
+    await open(page, "/admin/economy/currency/add/", { status: 403 });
+    await open(page, "/admin/economy/earnrule/", { status: 403 });
+  });
+});
+
+describe("economy", () => {
+  let session;
+  before(async () => {
+    session = await signIn("economy");
+  });
+  after(async () => session.context.close());
+
+  test("adjusts a wallet with a note: one ledger entry with the staff member as actor", async () => {
+    const { page } = session;
+    await open(page, "/admin/accounts/user/?q=player_004");
+    await page.click("#result_list tbody tr a");
+    await page.click("a.adjust-link");
+    await page.selectOption("#id_currency", "coins");
+    await page.fill("#id_amount", "250");
+    await page.fill("#id_note", "Compensation for the outage (e2e)");
+    await shot(page, "economy-01-adjust-form");
+    await page.click("#adjust-form .submit-row input[type=submit]");
+    await page.waitForSelector(".messagelist");
+    assert.match(await page.locator(".messagelist").innerText(), /Adjusted coins by \+250/);
+    const newest = page.locator("#player-ledger tbody tr").first();
+    const text = await newest.innerText();
+    assert.match(text, /adjustment/);
+    assert.match(text, /\+250/);
+    assert.match(text, /e2e_economy/);
+    assert.match(text, /Compensation for the outage \(e2e\)/);
+    await shot(page, "economy-02-player-after-adjustment");
+  });
+
+  test("reads the read-only ledger and wallets, manages currencies and earn rules", async () => {
+    const { page } = session;
+    await open(page, "/admin/economy/ledgerentry/");
+    assert.ok((await rowCount(page)) >= 20);
+    assert.equal(await page.locator(".object-tools a.addlink").count(), 0); // no "Add" button
+    await shot(page, "economy-03-ledger");
+    await Promise.all([
+      page.waitForURL(/\/ledgerentry\/\d+\/change\/$/),
+      page.locator("#result_list tbody tr a").first().click(),
+    ]);
+    assert.match(await page.locator("#content").innerText(), /balance after/i);
+    assert.equal(await page.locator("input[name=_save]").count(), 0); // read-only entry
+    await open(page, "/admin/economy/wallet/");
+    assert.ok((await rowCount(page)) >= 12);
+    await open(page, "/admin/economy/earnrule/add/");
+    await page.fill("#id_reason", "daily_login");
+    await page.selectOption("#id_currency", { label: "coins" });
+    await page.fill("#id_max_per_grant", "5000");
+    await page.click("input[name=_save]");
+    await page.waitForSelector(".messagelist");
+    assert.match(await page.locator("#result_list").innerText(), /daily_login/);
+    await shot(page, "economy-04-earn-rules");
+    await open(page, "/admin/economy/currency/");
+    assert.match(await page.locator("#result_list").innerText(), /gems/);
+  });
+
+  test("reads the economy sources and sinks report", async () => {
+    const { page } = session;
+    await open(page, "/admin/reports/economy/");
+    assert.ok((await page.locator(".chart svg").count()) >= 2);
+    assert.ok((await page.locator(".chart svg rect.bar").count()) >= 2);
+    assert.match(await page.locator("#flows-summary").innerText(), /shop_sword/);
+    await shot(page, "economy-05-sources-and-sinks");
+  });
+
+  test("is refused bans and the ledger stays closed to edits", async () => {
+    const { page } = session;
+    await open(page, "/admin/accounts/user/2/ban/", { status: 403 });
+    await open(page, "/admin/economy/ledgerentry/add/", { status: 403 });
+  });
+});
