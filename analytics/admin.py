@@ -1,0 +1,180 @@
+"""Admin: pipeline runs with a "Run pipeline" view that only enqueues, and read-only reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+
+from analytics import services
+from analytics.errors import PipelineBusy
+from analytics.models import (
+    ArpdauDaily,
+    ArpdauTotal,
+    PipelineRun,
+    ReconciliationSummary,
+    RoasAnomaly,
+    RoasDaily,
+)
+
+
+class RunPipelineForm(forms.Form):
+    date = forms.DateField(
+        required=False, help_text="Report day D (YYYY-MM-DD); empty means yesterday (UTC)."
+    )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by pipeline runs only."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(PipelineRun)
+class PipelineRunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "status",
+        "date",
+        "source",
+        "triggered_by",
+        "queued_at",
+        "started_at",
+        "finished_at",
+        "seconds",
+    ]
+    list_filter = ["status", "source"]
+    date_hierarchy = "queued_at"
+    readonly_fields = [
+        "status",
+        "date",
+        "source",
+        "triggered_by",
+        "queued_at",
+        "started_at",
+        "finished_at",
+        "parameters",
+        "inputs",
+        "counts",
+        "stages",
+        "error",
+    ]
+    change_list_template = "admin/analytics/pipelinerun/change_list.html"
+
+    @admin.display(description="seconds")
+    def seconds(self, run: PipelineRun) -> str:
+        if run.started_at is None or run.finished_at is None:
+            return "-"
+        return f"{(run.finished_at - run.started_at).total_seconds():.1f}"
+
+    def get_urls(self) -> list[URLPattern]:
+        run = path(
+            "run/",
+            self.admin_site.admin_view(self.run_pipeline_view),
+            name="analytics_pipelinerun_run",
+        )
+        return [run, *super().get_urls()]
+
+    def run_pipeline_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = RunPipelineForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                run = services.pipeline_run_enqueue(
+                    report_date=form.cleaned_data["date"],
+                    triggered_by=request.user,
+                    source=PipelineRun.Source.ADMIN,
+                )
+            except PipelineBusy as busy:
+                self.message_user(request, str(busy.detail), messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"Pipeline run {run.pk} for {run.date.isoformat()} is queued.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:analytics_pipelinerun_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Run pipeline",
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/analytics/pipelinerun/run.html", context)
+
+
+@admin.register(RoasDaily)
+class RoasDailyAdmin(ReadOnlyAdmin):
+    list_display = [
+        "date",
+        "media_source",
+        "campaign",
+        "cost_usd",
+        "gross_revenue_usd",
+        "reversed_usd",
+        "revenue_usd",
+        "roas",
+    ]
+    list_filter = ["media_source"]
+    date_hierarchy = "date"
+    search_fields = ["campaign"]
+
+
+@admin.register(RoasAnomaly)
+class RoasAnomalyAdmin(ReadOnlyAdmin):
+    list_display = [
+        "date",
+        "media_source",
+        "campaign",
+        "roas",
+        "baseline_roas",
+        "baseline_days",
+        "drop",
+        "z",
+        "cost_usd",
+        "revenue_usd",
+    ]
+    date_hierarchy = "date"
+
+
+@admin.register(ArpdauDaily)
+class ArpdauDailyAdmin(ReadOnlyAdmin):
+    list_display = ["date", "media_source", "campaign", "revenue_usd", "dau", "arpdau"]
+    list_filter = ["media_source"]
+    date_hierarchy = "date"
+    search_fields = ["campaign"]
+
+
+@admin.register(ArpdauTotal)
+class ArpdauTotalAdmin(ReadOnlyAdmin):
+    list_display = ["date", "revenue_usd", "dau", "arpdau"]
+    date_hierarchy = "date"
+
+
+@admin.register(ReconciliationSummary)
+class ReconciliationSummaryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "run",
+        "date",
+        "appsflyer_purchases",
+        "gateway_purchases",
+        "matched",
+        "match_rate",
+        "net_usd",
+        "unattributed_usd",
+        "rejected_rows",
+    ]
+    date_hierarchy = "date"

@@ -1,0 +1,128 @@
+"""`manage.py run_pipeline`: run the analytics pipeline now (cron, operators, benchmarks)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from analytics import services
+from analytics.errors import PipelineBusy
+from analytics.models import PipelineRun
+from analytics.pipeline import PipelineInputError, PipelineParams, StageTiming, run_pipeline
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, not {value}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, not {value}")
+    return value
+
+
+def _money(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"not a decimal: {text!r}") from None
+    if not value.is_finite() or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a decimal >= 0, not {text!r}")
+    return value
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the analytics pipeline for day D: reconciliation, ROAS, anomalies, ARPDAU. Writes "
+        "the six reports and, unless --no-db, stores the run and the report rows."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--date",
+            type=datetime.date.fromisoformat,
+            help="report day D, YYYY-MM-DD (default: yesterday UTC)",
+        )
+        parser.add_argument("--data-dir", type=Path, help="inputs (default: DATA_DIR)")
+        parser.add_argument("--reports-dir", type=Path, help="reports (default: REPORTS_DIR)")
+        parser.add_argument("--window-minutes", type=_non_negative_int, default=10)
+        parser.add_argument("--anomaly-drop", type=float, default=0.30)
+        parser.add_argument("--anomaly-days", type=_positive_int, default=7)
+        parser.add_argument("--anomaly-min-days", type=_positive_int, default=3)
+        parser.add_argument("--anomaly-min-spend", type=_money, default=Decimal("1.00"))
+        parser.add_argument(
+            "--no-db", action="store_true", help="write the report files only, no database"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        report_date = options["date"] or services.yesterday_utc()
+        data_dir = Path(options["data_dir"] or settings.DATA_DIR)
+        reports_dir = Path(options["reports_dir"] or settings.REPORTS_DIR)
+        on_stage = self._show_stage if self.stdout.isatty() else None
+        if options["no_db"]:
+            params = PipelineParams(
+                report_date=report_date,
+                window_minutes=options["window_minutes"],
+                anomaly_drop=options["anomaly_drop"],
+                anomaly_days=options["anomaly_days"],
+                anomaly_min_days=options["anomaly_min_days"],
+                anomaly_min_spend=options["anomaly_min_spend"],
+            )
+            try:
+                result = run_pipeline(data_dir, reports_dir, params, on_stage=on_stage)
+            except PipelineInputError as error:
+                raise CommandError(str(error)) from error
+            self._summary(report_date, result.reconciliation, result.stages, reports_dir)
+            return
+
+        parameters = services.pipeline_parameters(
+            data_dir=data_dir,
+            reports_dir=reports_dir,
+            window_minutes=options["window_minutes"],
+            anomaly_drop=options["anomaly_drop"],
+            anomaly_days=options["anomaly_days"],
+            anomaly_min_days=options["anomaly_min_days"],
+            anomaly_min_spend=options["anomaly_min_spend"],
+        )
+        try:
+            run = services.pipeline_run_now(
+                report_date=report_date, parameters=parameters, on_stage=on_stage
+            )
+        except PipelineBusy as busy:
+            raise CommandError(str(busy.detail)) from busy
+        if run.status != PipelineRun.Status.SUCCEEDED:
+            raise CommandError(f"pipeline run {run.pk} failed: {run.error}")
+        stages = [StageTiming(**stage) for stage in run.stages]
+        reconciliation = run.reconciliation.data
+        self._summary(report_date, reconciliation, stages, reports_dir, run_id=run.pk)
+
+    def _show_stage(self, stage: StageTiming) -> None:
+        self.stdout.write(f"  {stage.name:<10} {stage.rows:>12,} rows  {stage.seconds:8.3f} s")
+
+    def _summary(
+        self,
+        report_date: datetime.date,
+        reconciliation: dict[str, Any],
+        stages: list[StageTiming],
+        reports_dir: Path,
+        run_id: int | None = None,
+    ) -> None:
+        seconds = sum(stage.seconds for stage in stages)
+        stored = f"run {run_id} stored" if run_id is not None else "database not touched"
+        rate = reconciliation["match_rate"]
+        self.stdout.write(
+            f"pipeline for {report_date.isoformat()} done in {seconds:.2f} s ({stored}): "
+            f"{reconciliation['appsflyer_purchases']} purchases, {reconciliation['matched']} "
+            f"matched ({'n/a' if rate is None else f'{rate:.2%}'}), "
+            f"{reconciliation['rejected_rows']} rejected rows; reports in {reports_dir}"
+        )
