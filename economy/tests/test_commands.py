@@ -21,9 +21,16 @@ def test_wallet_adjust_command(player, coins, staff, capsys):
     wallet_earn(player=player, currency=coins, amount=10, reason="q")
 
     call_command(
-        "wallet_adjust", "--user", player.username, "--amount", "-4", "--note", "dup grant",
-        "--actor", "staff_ops",
-    )  # fmt: skip
+        "wallet_adjust",
+        "--user",
+        player.username,
+        "--amount",
+        "-4",
+        "--note",
+        "dup grant",
+        "--actor",
+        "staff_ops",
+    )
 
     entry = LedgerEntry.objects.get(kind="adjustment")
     assert (entry.amount, entry.balance_after, entry.actor, entry.note) == (
@@ -41,9 +48,13 @@ def test_wallet_adjust_command_in_another_currency(player, staff):
     CurrencyFactory(code="gems")
 
     call_command(
-        "wallet_adjust", f"--user={player.username}", "--amount=25", "--note=gift",
-        "--currency=gems", "--actor=staff_ops",
-    )  # fmt: skip
+        "wallet_adjust",
+        f"--user={player.username}",
+        "--amount=25",
+        "--note=gift",
+        "--currency=gems",
+        "--actor=staff_ops",
+    )
 
     assert balance_of(player, "gems") == 25
 
@@ -68,9 +79,12 @@ def test_wallet_adjust_command_refusals(player, staff, args, message):
 def test_wallet_adjust_command_refuses_a_player_as_actor(player):
     with pytest.raises(CommandError, match="permission_denied"):
         call_command(
-            "wallet_adjust", f"--user={player.username}", "--amount=5", "--note=x",
+            "wallet_adjust",
+            f"--user={player.username}",
+            "--amount=5",
+            "--note=x",
             f"--actor={player.username}",
-        )  # fmt: skip
+        )
 
     assert nothing_written(player, balance=None, entries=0)
 
@@ -119,9 +133,14 @@ def test_ledger_verify_reports_a_broken_chain(player, coins, capsys):
     wallet = Wallet.objects.create(player=player, currency=coins, balance=10)
     for amount, after in [(5, 7), (5, 10)]:
         LedgerEntry.objects.create(
-            wallet=wallet, player=player, amount=amount, balance_after=after, kind="earn",
-            reason="q", created_at="2026-01-01T00:00:00Z",
-        )  # fmt: skip
+            wallet=wallet,
+            player=player,
+            amount=amount,
+            balance_after=after,
+            kind="earn",
+            reason="q",
+            created_at="2026-01-01T00:00:00Z",
+        )
 
     with pytest.raises(CommandError, match="1 ledger violation"):
         call_command("ledger_verify")

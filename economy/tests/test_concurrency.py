@@ -123,8 +123,10 @@ def test_50_threads_x_10_earns_lose_no_update(capsys):
         amount * n for n in range(1, 501)
     ]
     summary = assert_ledger_clean(capsys)
-    print(f"\nrace earn: {threads} threads x {per_thread} earns of {amount}: "
-          f"balance {wallet.balance}, {seconds:.2f} s; {summary}")  # fmt: skip
+    print(
+        f"\nrace earn: {threads} threads x {per_thread} earns of {amount}: "
+        f"balance {wallet.balance}, {seconds:.2f} s; {summary}"
+    )
 
 
 @pytest.mark.postgres
@@ -154,8 +156,10 @@ def test_50_concurrent_spends_never_overdraw(capsys):
     assert LedgerEntry.objects.filter(wallet=wallet, kind="spend").count() == 20
     assert min(LedgerEntry.objects.values_list("balance_after", flat=True)) == 0
     summary = assert_ledger_clean(capsys)
-    print(f"\nrace spend: {threads} threads spending {amount} from 2000: 20 spent, 30 refused "
-          f"(409), balance {wallet.balance}, {seconds:.2f} s; {summary}")  # fmt: skip
+    print(
+        f"\nrace spend: {threads} threads spending {amount} from 2000: 20 spent, 30 refused "
+        f"(409), balance {wallet.balance}, {seconds:.2f} s; {summary}"
+    )
 
 
 @pytest.mark.postgres
@@ -179,8 +183,10 @@ def test_concurrent_grants_respect_the_daily_cap(capsys):
     assert Counter(results) == {"granted": 20, "refused": 30}
     assert Wallet.objects.get(player=player).balance == 200
     summary = assert_ledger_clean(capsys)
-    print(f"\nrace daily cap: {threads} threads x 10 under a cap of 200: 20 granted, balance 200, "
-          f"{seconds:.2f} s; {summary}")  # fmt: skip
+    print(
+        f"\nrace daily cap: {threads} threads x 10 under a cap of 200: 20 granted, balance 200, "
+        f"{seconds:.2f} s; {summary}"
+    )
 
 
 @pytest.mark.postgres
@@ -218,8 +224,10 @@ def test_mixed_earn_spend_adjust_race_keeps_every_invariant(capsys):
         expected = sum(net for owner, net in results if owner == position)
         assert Wallet.objects.get(player=player).balance == expected
     summary = assert_ledger_clean(capsys)
-    print(f"\nrace mixed: {threads} threads x {per_thread} earn/spend/adjust on 3 wallets, "
-          f"{seconds:.2f} s; {summary}")  # fmt: skip
+    print(
+        f"\nrace mixed: {threads} threads x {per_thread} earn/spend/adjust on 3 wallets, "
+        f"{seconds:.2f} s; {summary}"
+    )
 
 
 @pytest.mark.postgres
@@ -252,5 +260,7 @@ def test_20_concurrent_requests_with_one_key_execute_once(capsys):
             assert body_json["code"] == "request_in_progress"
     assert sum(1 for status, _, replayed in results if status == 200 and replayed is None) == 1
     summary = assert_ledger_clean(capsys)
-    print(f"\nrace idempotency: {threads} requests with one key: {dict(statuses)}, one entry, "
-          f"balance 500, {seconds:.2f} s; {summary}")  # fmt: skip
+    print(
+        f"\nrace idempotency: {threads} requests with one key: {dict(statuses)}, one entry, "
+        f"balance 500, {seconds:.2f} s; {summary}"
+    )

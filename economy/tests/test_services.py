@@ -310,3 +310,25 @@ def test_entries_carry_the_request_id(player, coins):
         request_id_var.reset(token)
 
     assert entry.request_id == "req-123"
+
+
+def test_wallets_lock_takes_several_wallets_in_primary_key_order(player, coins):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from economy.locks import wallets_lock
+
+    gems = CurrencyFactory(code="gems")
+    wallet_earn(player=player, currency=gems, amount=1, reason="q")  # gems gets the lower pk
+    wallet_earn(player=player, currency=coins, amount=2, reason="q")
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+        wallets = wallets_lock(player=player, currencies=[coins, gems])
+
+    balances = {wallet.currency.code: wallet.balance for wallet in wallets.values()}
+    assert balances == {"coins": 2, "gems": 1}
+    assert list(wallets) == [gems.pk, coins.pk]
+    [select] = [q["sql"] for q in captured.captured_queries if 'FROM "economy_wallet"' in q["sql"]]
+    assert 'ORDER BY "economy_wallet"."id" ASC' in select
+    if connection.vendor == "postgresql":
+        assert select.endswith("FOR UPDATE")
