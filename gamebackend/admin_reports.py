@@ -25,7 +25,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.safestring import mark_safe
 
-from gamebackend.charts import Series, bar_chart
+from gamebackend.charts import Series, bar_chart, line_chart
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 400
@@ -187,6 +187,219 @@ def economy_flows_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+# --- Analytics: ROAS, ARPDAU, reconciliation ---------------------------------------------------
+
+TOP_CAMPAIGNS = 6
+
+
+def _campaign_key(media_source: str, campaign: str) -> str:
+    return f"{media_source} / {campaign or '(none)'}"
+
+
+def _selected_campaigns(
+    request: HttpRequest, model: Any, days: DayRange, *, rank_by: str
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """All campaigns with rows in the range, and the ones to show: those picked in `?campaign=`
+    (media_source|campaign), else the TOP_CAMPAIGNS with the largest `rank_by` total."""
+    ranked = (
+        model.objects.filter(date__gte=days.low, date__lte=days.high)
+        .values("media_source", "campaign")
+        .annotate(total=Sum(rank_by))
+        .order_by("-total", "media_source", "campaign")
+    )
+    every = [(row["media_source"], row["campaign"]) for row in ranked]
+    picked = []
+    for value in request.GET.getlist("campaign"):
+        media_source, _, campaign = value.partition("|")
+        if (media_source, campaign) in every:
+            picked.append((media_source, campaign))
+    return every, picked or every[:TOP_CAMPAIGNS]
+
+
+def _latest_day(model: Any) -> date | None:
+    return model.objects.order_by("-date").values_list("date", flat=True).first()
+
+
+def _campaign_filter(campaigns: list[tuple[str, str]]) -> Q:
+    condition = Q(pk__in=[])
+    for media_source, campaign in campaigns:
+        condition |= Q(media_source=media_source, campaign=campaign)
+    return condition
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def roas_view(request: HttpRequest) -> HttpResponse:
+    _require(request, "analytics.view_roasdaily", "analytics.view_roasanomaly")
+    from analytics.models import RoasAnomaly, RoasDaily
+
+    form = DayRangeForm(request.GET or None)
+    days = day_range_from(form, latest=_latest_day(RoasDaily))
+    every, shown = _selected_campaigns(request, RoasDaily, days, rank_by="cost_usd")
+    in_range = Q(date__gte=days.low, date__lte=days.high)
+    anomalies = list(
+        RoasAnomaly.objects.filter(in_range).order_by("-date", "media_source", "campaign")
+    )
+    anomalous = {(a.date, a.media_source, a.campaign) for a in anomalies}
+    rows = list(
+        RoasDaily.objects.filter(in_range & _campaign_filter(shown)).order_by(
+            "media_source", "campaign", "date"
+        )
+    )
+    by_campaign: dict[tuple[str, str], dict[date, Any]] = defaultdict(dict)
+    for row in rows:
+        by_campaign[(row.media_source, row.campaign)][row.date] = row
+    charts = []
+    for media_source, campaign in shown:
+        per_day = by_campaign.get((media_source, campaign), {})
+        values = [_float(per_day[d].roas) if d in per_day else None for d in days.days]
+        marked = frozenset(
+            index
+            for index, day in enumerate(days.days)
+            if (day, media_source, campaign) in anomalous
+        )
+        name = _campaign_key(media_source, campaign)
+        charts.append(
+            {
+                "name": name,
+                "svg": mark_safe(  # noqa: S308  (charts.py escapes every label)
+                    line_chart(
+                        title=f"ROAS per day: {name}",
+                        x_labels=days.labels,
+                        series=[Series("ROAS", values, marked=marked)],
+                        y_label="revenue / cost",
+                        marked_label="anomaly",
+                    )
+                ),
+            }
+        )
+    table = [
+        {"row": row, "anomaly": (row.date, row.media_source, row.campaign) in anomalous}
+        for row in rows
+    ]
+    return _render(
+        request,
+        "admin/reports/roas.html",
+        title="ROAS per campaign",
+        context={
+            "form": form,
+            "days": days,
+            "charts": charts,
+            "table": table,
+            "anomalies": anomalies,
+            "campaign_choices": [(f"{m}|{c}", _campaign_key(m, c)) for m, c in every],
+            "shown": {f"{m}|{c}" for m, c in shown},
+            "extra_filters": [("campaign", f"{m}|{c}") for m, c in shown],
+        },
+    )
+
+
+def arpdau_view(request: HttpRequest) -> HttpResponse:
+    _require(request, "analytics.view_arpdaudaily", "analytics.view_arpdautotal")
+    from analytics.models import ArpdauDaily, ArpdauTotal
+
+    form = DayRangeForm(request.GET or None)
+    days = day_range_from(form, latest=_latest_day(ArpdauTotal))
+    every, shown = _selected_campaigns(request, ArpdauDaily, days, rank_by="revenue_usd")
+    in_range = Q(date__gte=days.low, date__lte=days.high)
+    totals = {row.date: row for row in ArpdauTotal.objects.filter(in_range)}
+    rows = list(
+        ArpdauDaily.objects.filter(in_range & _campaign_filter(shown)).order_by(
+            "media_source", "campaign", "date"
+        )
+    )
+    by_campaign: dict[tuple[str, str], dict[date, Any]] = defaultdict(dict)
+    for row in rows:
+        by_campaign[(row.media_source, row.campaign)][row.date] = row
+    series = [
+        Series(
+            _campaign_key(media_source, campaign),
+            [
+                _float(by_campaign[(media_source, campaign)][d].arpdau)
+                if d in by_campaign[(media_source, campaign)]
+                else None
+                for d in days.days
+            ],
+        )
+        for media_source, campaign in shown
+    ]
+    total_chart = line_chart(
+        title="ARPDAU per day, all players (USD)",
+        x_labels=days.labels,
+        series=[
+            Series("all", [_float(totals[d].arpdau) if d in totals else None for d in days.days])
+        ],
+        y_label="USD",
+    )
+    campaign_chart = line_chart(
+        title="ARPDAU per day and campaign (USD)",
+        x_labels=days.labels,
+        series=series,
+        y_label="USD",
+        height=300,
+    )
+    return _render(
+        request,
+        "admin/reports/arpdau.html",
+        title="ARPDAU per campaign",
+        context={
+            "form": form,
+            "days": days,
+            "total_chart": mark_safe(total_chart),  # noqa: S308
+            "campaign_chart": mark_safe(campaign_chart),  # noqa: S308
+            "totals": [totals[d] for d in days.days if d in totals],
+            "rows": rows,
+            "campaign_choices": [(f"{m}|{c}", _campaign_key(m, c)) for m, c in every],
+            "shown": {f"{m}|{c}" for m, c in shown},
+            "extra_filters": [("campaign", f"{m}|{c}") for m, c in shown],
+        },
+    )
+
+
+RECONCILIATION_RUNS = 20
+
+
+def reconciliation_view(request: HttpRequest) -> HttpResponse:
+    _require(request, "analytics.view_reconciliationsummary", "analytics.view_pipelinerun")
+    from analytics.models import ReconciliationSummary
+
+    summaries = list(
+        ReconciliationSummary.objects.select_related("run").order_by("-run_id")[
+            :RECONCILIATION_RUNS
+        ]
+    )
+    chart = None
+    if summaries:
+        latest = summaries[0]
+        labels = ["by id", "by time", "unmatched AppsFlyer", "unmatched gateway"]
+        chart = mark_safe(  # noqa: S308
+            bar_chart(
+                title=f"Purchases of run {latest.run_id} (report day {latest.date})",
+                x_labels=labels,
+                series=[
+                    Series(
+                        "purchases",
+                        [
+                            latest.matched_by_id,
+                            latest.matched_by_time,
+                            latest.unmatched_appsflyer,
+                            latest.unmatched_gateway,
+                        ],
+                    )
+                ],
+                width=560,
+            )
+        )
+    return _render(
+        request,
+        "admin/reports/reconciliation.html",
+        title="Reconciliation per run",
+        context={"summaries": summaries, "chart": chart},
+    )
+
+
 # --- Index and URLs --------------------------------------------------------------------------
 
 
@@ -199,6 +412,25 @@ class ReportLink:
 
 
 REPORTS: list[ReportLink] = [
+    ReportLink(
+        "ROAS per campaign, with anomalies",
+        "admin-reports:roas",
+        ("analytics.view_roasdaily", "analytics.view_roasanomaly"),
+        "Return on ad spend per campaign per day, net of refunds and chargebacks; "
+        "anomalies marked.",
+    ),
+    ReportLink(
+        "ARPDAU per campaign",
+        "admin-reports:arpdau",
+        ("analytics.view_arpdaudaily", "analytics.view_arpdautotal"),
+        "Average revenue per daily active user, per campaign and for all players.",
+    ),
+    ReportLink(
+        "Reconciliation per run",
+        "admin-reports:reconciliation",
+        ("analytics.view_reconciliationsummary", "analytics.view_pipelinerun"),
+        "AppsFlyer purchases matched to the payment gateway, and the revenue confirmed.",
+    ),
     ReportLink(
         "Economy sources and sinks",
         "admin-reports:economy-flows",
@@ -228,5 +460,8 @@ def _admin(view: Callable[[HttpRequest], HttpResponse]) -> Callable[..., HttpRes
 app_name = "admin-reports"
 urlpatterns: list[URLPattern] = [
     path("", _admin(reports_index_view), name="index"),
+    path("roas/", _admin(roas_view), name="roas"),
+    path("arpdau/", _admin(arpdau_view), name="arpdau"),
+    path("reconciliation/", _admin(reconciliation_view), name="reconciliation"),
     path("economy/", _admin(economy_flows_view), name="economy-flows"),
 ]

@@ -1,0 +1,204 @@
+"""ROAS, ARPDAU and reconciliation report pages: exact rows, charts and anomaly marks, and who
+may read them."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from accounts.tests.admin_factories import admin_client, staff_in
+from analytics.models import (
+    ArpdauDaily,
+    ArpdauTotal,
+    PipelineRun,
+    ReconciliationSummary,
+    RoasAnomaly,
+    RoasDaily,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def run():
+    return PipelineRun.objects.create(
+        status=PipelineRun.Status.SUCCEEDED, date=date(2025, 3, 3), source="cron"
+    )
+
+
+def roas(run, day, media_source, campaign, cost, revenue):
+    return RoasDaily.objects.create(
+        run=run,
+        date=date(2025, 3, day),
+        media_source=media_source,
+        campaign=campaign,
+        cost_usd=Decimal(cost),
+        gross_revenue_usd=Decimal(revenue),
+        reversed_usd=Decimal(0),
+        revenue_usd=Decimal(revenue),
+        roas=float(Decimal(revenue) / Decimal(cost)) if Decimal(cost) else None,
+    )
+
+
+@pytest.fixture
+def roas_rows(run):
+    roas(run, 1, "facebook", "spring<sale>", "100", "150")
+    roas(run, 2, "facebook", "spring<sale>", "100", "140")
+    roas(run, 3, "facebook", "spring<sale>", "100", "50")
+    roas(run, 3, "google", "", "10", "12")
+    RoasAnomaly.objects.create(
+        run=run,
+        date=date(2025, 3, 3),
+        media_source="facebook",
+        campaign="spring<sale>",
+        roas=0.5,
+        baseline_roas=1.45,
+        baseline_days=2,
+        drop=0.6552,
+        mean=1.45,
+        std=0.0707,
+        z=-13.435,
+        cost_usd=Decimal(100),
+        revenue_usd=Decimal(50),
+    )
+
+
+def test_roas_page_marks_the_anomaly_in_the_table_and_the_chart(roas_rows):
+    client = admin_client(staff_in("analyst"))
+
+    response = client.get(reverse("admin-reports:roas"))
+
+    assert response.status_code == 200
+    days = response.context["days"]
+    assert (days.low, days.high) == (date(2025, 2, 2), date(2025, 3, 3))  # up to the latest
+    # ranked by cost: facebook first
+    assert [chart["name"] for chart in response.context["charts"]] == [
+        "facebook / spring<sale>",
+        "google / (none)",
+    ]
+    svg = str(response.context["charts"][0]["svg"])
+    assert "ROAS 2025-03-01: 1.50" in svg
+    assert "ROAS 2025-03-03: 0.5 (anomaly)" in svg
+    assert svg.count('class="mark"') == 1
+    assert "spring&lt;sale&gt;" in svg and "spring<sale>" not in svg
+    table = [(item["row"].date.day, item["anomaly"]) for item in response.context["table"]]
+    assert table == [(1, False), (2, False), (3, True), (3, False)]
+    page = response.content.decode()
+    assert page.count('<tr class="anomaly">') == 2  # the anomalies table and the ROAS row
+
+
+def test_roas_page_shows_only_the_picked_campaign(roas_rows):
+    client = admin_client(staff_in("analyst"))
+    response = client.get(
+        reverse("admin-reports:roas"),
+        {"campaign": "google|", "day_from": "2025-03-01", "day_to": "2025-03-03"},
+    )
+    assert [chart["name"] for chart in response.context["charts"]] == ["google / (none)"]
+    assert [item["row"].campaign for item in response.context["table"]] == [""]
+
+
+def test_arpdau_page_charts_totals_and_campaigns(run):
+    for day, revenue, dau in [(1, "30", 10), (2, "45", 15)]:
+        ArpdauTotal.objects.create(
+            run=run,
+            date=date(2025, 3, day),
+            revenue_usd=Decimal(revenue),
+            dau=dau,
+            arpdau=float(revenue) / dau,
+        )
+        ArpdauDaily.objects.create(
+            run=run,
+            date=date(2025, 3, day),
+            media_source="tiktok",
+            campaign="launch",
+            revenue_usd=Decimal(revenue),
+            dau=dau,
+            arpdau=float(revenue) / dau,
+        )
+    client = admin_client(staff_in("analyst"))
+
+    response = client.get(reverse("admin-reports:arpdau"))
+
+    assert response.status_code == 200
+    assert "all 2025-03-02: 3" in str(response.context["total_chart"])
+    assert "tiktok / launch 2025-03-01: 3" in str(response.context["campaign_chart"])
+    assert [(row.date.day, row.dau) for row in response.context["rows"]] == [(1, 10), (2, 15)]
+
+
+def test_reconciliation_page_lists_each_run(run):
+    ReconciliationSummary.objects.create(
+        run=run,
+        date=run.date,
+        window_minutes=10,
+        appsflyer_rows=12,
+        non_primary_dropped=1,
+        duplicates_removed=1,
+        appsflyer_purchases=10,
+        gateway_purchases=9,
+        matched=8,
+        matched_by_id=6,
+        matched_by_time=2,
+        unmatched_appsflyer=2,
+        unmatched_gateway=1,
+        match_rate=0.8,
+        appsflyer_usd=Decimal("100"),
+        confirmed_usd=Decimal("90.5"),
+        reversed_usd=Decimal("10"),
+        net_usd=Decimal("80.5"),
+        unattributed_usd=Decimal("9"),
+        unconfirmed_usd=Decimal("20"),
+        refunds=1,
+        chargebacks=1,
+        chargeback_reversals=0,
+        orphan_reversals=0,
+        rejected_rows=3,
+        data={},
+    )
+    client = admin_client(staff_in("analyst"))
+
+    response = client.get(reverse("admin-reports:reconciliation"))
+
+    assert response.status_code == 200
+    chart = str(response.context["chart"])
+    assert "purchases by id: 6" in chart and "purchases unmatched gateway: 1" in chart
+    page = response.content.decode()
+    for figure in ["90.50", "80.50", "9.00", "20.00", "0.8000"]:
+        assert f'<td class="num">{figure}</td>' in page
+
+
+@pytest.mark.parametrize("name", ["roas", "arpdau", "reconciliation"])
+@pytest.mark.parametrize(
+    ("role", "status"), [("analyst", 200), ("support", 403), ("economy", 403), (None, 403)]
+)
+def test_who_can_read_the_analytics_reports(name, role, status):
+    client = admin_client(staff_in(role))
+    assert client.get(reverse(f"admin-reports:{name}")).status_code == status
+
+
+@pytest.mark.parametrize(("role", "status"), [("analyst", 200), ("support", 403), ("economy", 403)])
+def test_who_can_see_runs_and_queue_one(role, status):
+    client = admin_client(staff_in(role))
+    assert client.get(reverse("admin:analytics_pipelinerun_changelist")).status_code == status
+    assert client.get(reverse("admin:analytics_pipelinerun_run")).status_code == status
+    response = client.post(reverse("admin:analytics_pipelinerun_run"), {"date": "2025-03-03"})
+    assert PipelineRun.objects.filter(date=date(2025, 3, 3)).exists() is (status == 200)
+    assert response.status_code == (302 if status == 200 else 403)
+
+
+def test_an_active_run_page_refreshes_itself_until_it_ends(run):
+    client = admin_client(staff_in("analyst"))
+    queued = PipelineRun.objects.create(status="queued", date=date(2025, 3, 4), source="admin")
+    active = client.get(reverse("admin:analytics_pipelinerun_change", args=[queued.pk]))
+    assert '<meta http-equiv="refresh" content="2">' in active.content.decode()
+    done = client.get(reverse("admin:analytics_pipelinerun_change", args=[run.pk]))
+    assert 'http-equiv="refresh"' not in done.content.decode()
+    assert "Status: <strong>succeeded</strong>" in done.content.decode()
+
+
+def test_the_index_lists_the_reports_of_the_role():
+    analyst = admin_client(staff_in("analyst")).get(reverse("admin:index")).content.decode()
+    assert reverse("admin-reports:roas") in analyst
+    assert reverse("admin-reports:economy-flows") in analyst
+    support = admin_client(staff_in("support")).get(reverse("admin:index")).content.decode()
+    assert reverse("admin-reports:roas") not in support
