@@ -12,6 +12,7 @@ Apps record what they did after it committed, for example in `economy.services`:
 
 import hmac
 import ipaddress
+import logging
 import os
 import threading
 import time
@@ -32,6 +33,8 @@ from prometheus_client import (
 )
 
 from gamebackend.problems import problem_response
+
+logger = logging.getLogger(__name__)
 
 # Latency buckets around the targets (p99 50 ms for reads, 100 ms for writes).
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -64,7 +67,8 @@ db_pool_connections = Gauge(
 )
 db_pool_requests = Counter(
     "gamebackend_db_pool_requests",
-    "Connection requests to the psycopg pool, by outcome (served, queued, timed_out).",
+    "Connection requests to the psycopg pool: all of them (requested), those that had to wait "
+    "(queued), and those that gave up after DB_POOL_TIMEOUT (timed_out).",
     ["outcome"],
 )
 db_pool_connection_errors = Counter(
@@ -142,6 +146,8 @@ class PoolStatsSampler:
         try:
             self._last = now
             self.sample()
+        except Exception:  # metrics must never fail the request they are sampled after
+            logger.warning("metrics: sampling the database pool failed", exc_info=True)
         finally:
             self._lock.release()
 
@@ -157,13 +163,11 @@ class PoolStatsSampler:
         db_pool_connections.labels(state="available").set(stats.get("pool_available", 0))
         db_pool_connections.labels(state="waiting").set(stats.get("requests_waiting", 0))
         db_pool_connections.labels(state="max").set(stats.get("pool_max", 0))
-        queued = stats.get("requests_queued", 0)
-        timed_out = stats.get("requests_errors", 0)
-        db_pool_requests.labels(outcome="served").inc(stats.get("requests_num", 0) - timed_out)
-        db_pool_requests.labels(outcome="queued").inc(queued)
-        db_pool_requests.labels(outcome="timed_out").inc(timed_out)
-        db_pool_connection_errors.inc(stats.get("connections_errors", 0))
-        db_pool_wait_seconds.inc(stats.get("requests_wait_ms", 0) / 1000)
+        db_pool_requests.labels(outcome="requested").inc(max(0, stats.get("requests_num", 0)))
+        db_pool_requests.labels(outcome="queued").inc(max(0, stats.get("requests_queued", 0)))
+        db_pool_requests.labels(outcome="timed_out").inc(max(0, stats.get("requests_errors", 0)))
+        db_pool_connection_errors.inc(max(0, stats.get("connections_errors", 0)))
+        db_pool_wait_seconds.inc(max(0, stats.get("requests_wait_ms", 0)) / 1000)
 
 
 pool_stats_sampler = PoolStatsSampler()

@@ -229,3 +229,13 @@ def test_bench_sleep_bounds_its_argument(query, status):
     response = bench_sleep(RequestFactory().get(f"/bench/sleep?{query}"))
 
     assert response.status_code == status
+
+
+def test_a_failing_pool_sample_never_fails_the_request(client, monkeypatch):
+    def broken(self):
+        raise ValueError("unexpected pool statistics")
+
+    monkeypatch.setattr(metrics.PoolStatsSampler, "sample", broken)
+    monkeypatch.setattr(metrics.pool_stats_sampler, "_last", 0.0)
+
+    assert client.get("/health").status_code == 200
