@@ -14,6 +14,7 @@ different players seldom wait for each other; a wait lasts only until the other 
 
 import hashlib
 import hmac
+import json
 import logging
 import uuid
 from collections import Counter
@@ -66,8 +67,18 @@ def event_record(*, player: User, event: EventInput) -> EventRecorded:
             stored = Event.objects.filter(player=player, event_id=event.event_id).first()
             if stored is not None:
                 return EventRecorded(event=stored, duplicate=True)
-        created = _events_insert(player=player, events=[event], received_at=timezone.now())
-    return EventRecorded(event=created[0], duplicate=False)
+        received_at = timezone.now()
+        [event_pk] = _events_insert(player=player, events=[event], received_at=received_at)
+    stored = Event(
+        pk=event_pk,
+        player=player,
+        event_type=event.event_type,
+        meta=event.meta,
+        timestamp=event.timestamp,
+        received_at=received_at,
+        event_id=event.event_id,
+    )
+    return EventRecorded(event=stored, duplicate=False)
 
 
 def events_record_batch(*, player: User, events: Sequence[EventInput]) -> EventsRecorded:
@@ -117,19 +128,9 @@ def _player_events_lock(*, player_pk: int) -> None:
 
 def _events_insert(
     *, player: User, events: Sequence[EventInput], received_at: datetime
-) -> list[Event]:
-    rows = [
-        Event(
-            player=player,
-            event_type=event.event_type,
-            meta=event.meta,
-            timestamp=event.timestamp,
-            received_at=received_at,
-            event_id=event.event_id,
-        )
-        for event in events
-    ]
-    created = Event.objects.bulk_create(rows)
+) -> list[int]:
+    """Insert the events and add them to the aggregates; returns the new ids in order."""
+    ids = _event_rows_insert(player_pk=player.pk, events=events, received_at=received_at)
     counts = Counter((event.timestamp.date(), event.event_type) for event in events)
     _active_days_add(player_pk=player.pk, days={day for day, _ in counts})
     _counts_add(
@@ -143,7 +144,45 @@ def _events_insert(
         key_columns=("day", "event_type", "shard"),
         rows=[((day, event_type, shard), n) for (day, event_type), n in counts.items()],
     )
-    return created
+    return ids
+
+
+def _event_rows_insert(
+    *, player_pk: int, events: Sequence[EventInput], received_at: datetime
+) -> list[int]:
+    if connection.vendor != "postgresql":
+        rows = [
+            Event(
+                player_id=player_pk,
+                event_type=event.event_type,
+                meta=event.meta,
+                timestamp=event.timestamp,
+                received_at=received_at,
+                event_id=event.event_id,
+            )
+            for event in events
+        ]
+        return [row.pk for row in Event.objects.bulk_create(rows)]
+    # The ingestion hot path on PostgreSQL: one INSERT ... SELECT FROM unnest(arrays), without
+    # building a model instance per row (a third of a batch's Python time otherwise).
+    dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {connection.ops.quote_name(Event._meta.db_table)} "  # noqa: S608
+            "(player_id, event_type, meta, timestamp, received_at, event_id) "
+            "SELECT %s, item.event_type, item.meta, item.moment, %s, item.event_id "
+            "FROM unnest(%s::varchar[], %s::text[]::jsonb[], %s::timestamptz[], %s::uuid[]) "
+            "AS item(event_type, meta, moment, event_id) RETURNING id",
+            [
+                player_pk,
+                received_at,
+                [event.event_type for event in events],
+                [dumps(event.meta) for event in events],
+                [event.timestamp for event in events],
+                [event.event_id for event in events],
+            ],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _db_day(day: date) -> Any:
