@@ -44,6 +44,7 @@ from bench.lib import (
     players_create,
     postgres_url,
     running,
+    with_database,
 )
 
 DATABASE = "gamebackend_bench_telemetry"
@@ -300,28 +301,49 @@ def main() -> None:
     parser.add_argument("--ingest-seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--no-doc", action="store_true", help="Do not write docs/benchmarks.md.")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="Keep the database a previous run loaded (for trying changes; figures not recorded).",
+    )
     args = parser.parse_args()
     command = "  ".join(["python", "bench/telemetry/run.py", *sys.argv[1:]]).replace("  ", " ")
     OUT_DIR.mkdir(parents=True, exist_ok=True)
 
-    log(f"database {DATABASE}: recreate and migrate")
-    url = database_recreate(postgres_url(), DATABASE)
-    env = base_env(url, BENCH_ENDPOINTS="true")
-    migrate(env)
-
-    log(f"{args.players} players")
-    started = time.perf_counter()
+    admin_url = postgres_url()
     tokens_file = OUT_DIR / "tokens.txt"
-    tokens = players_create(env, "tbench", args.players, tokens_file)
-    players_s = time.perf_counter() - started
-
     first_day = datetime.now(UTC).date() - timedelta(days=args.days)
-    log(f"{args.events} events over {args.days} days from {first_day}")
-    started = time.perf_counter()
-    load = events_load(url, events=args.events, days=args.days, first_day=first_day)
-    load["total_s"] = time.perf_counter() - started
-    load["players_s"] = players_s
-    log(f"loaded: {json.dumps({k: round(v, 1) for k, v in load.items()})}")
+    if args.reuse:
+        args.no_doc = True
+        url = with_database(admin_url, DATABASE)
+        env = base_env(url, BENCH_ENDPOINTS="true")
+        migrate(env)
+        tokens = players_create(env, "tbench", args.players, tokens_file)
+        load: dict[str, float] = {
+            "insert_events_s": 0,
+            "rebuild_indexes_s": 0,
+            "fill_aggregates_s": 0,
+            "vacuum_analyze_s": 0,
+            "total_s": 0,
+            "players_s": 0,
+        }
+    else:
+        log(f"database {DATABASE}: recreate and migrate")
+        url = database_recreate(admin_url, DATABASE)
+        env = base_env(url, BENCH_ENDPOINTS="true")
+        migrate(env)
+
+        log(f"{args.players} players")
+        started = time.perf_counter()
+        tokens = players_create(env, "tbench", args.players, tokens_file)
+        players_s = time.perf_counter() - started
+
+        log(f"{args.events} events over {args.days} days from {first_day}")
+        started = time.perf_counter()
+        load = events_load(url, events=args.events, days=args.days, first_day=first_day)
+        load["total_s"] = time.perf_counter() - started
+        load["players_s"] = players_s
+        log(f"loaded: {json.dumps({k: round(v, 1) for k, v in load.items()})}")
     check_loaded = aggregates_check(url)
     log(f"aggregates after load: {check_loaded}")
     if not check_loaded["consistent"]:
