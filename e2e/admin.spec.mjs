@@ -60,8 +60,14 @@ async function open(page, path, { status = 200 } = {}) {
   return response;
 }
 
+// Full page, cut at 2,400 px so long report tables stay readable in one image.
 async function shot(page, name) {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  await page.screenshot({
+    path: join(SHOTS, `${name}.png`),
+    fullPage: true,
+    clip: { x: 0, y: 0, width: 1400, height: Math.min(height, 2400) },
+  });
 }
 
 async function rowCount(page, selector = "#result_list tbody tr") {
@@ -137,6 +143,8 @@ describe("support", () => {
     await open(page, "/admin/accounts/user/1/adjust-balance/", { status: 403 });
     await open(page, "/admin/economy/currency/add/", { status: 403 });
     await open(page, "/admin/economy/earnrule/", { status: 403 });
+    await open(page, "/admin/analytics/pipelinerun/", { status: 403 });
+    await open(page, "/admin/reports/roas/", { status: 403 });
   });
 });
 
@@ -207,5 +215,71 @@ describe("economy", () => {
     const { page } = session;
     await open(page, "/admin/accounts/user/2/ban/", { status: 403 });
     await open(page, "/admin/economy/ledgerentry/add/", { status: 403 });
+  });
+});
+
+describe("analyst", () => {
+  let session;
+  before(async () => {
+    session = await signIn("analyst");
+  });
+  after(async () => session.context.close());
+
+  test("runs the pipeline from the button and watches it succeed", async () => {
+    const { page } = session;
+    await open(page, "/admin/analytics/pipelinerun/");
+    const before = await rowCount(page);
+    assert.ok(before >= 1, "e2e/run ran the pipeline once");
+    await page.click("text=Run pipeline");
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    await page.fill("#id_date", yesterday);
+    await shot(page, "analyst-01-run-pipeline-form");
+    const started = Date.now();
+    await Promise.all([page.waitForURL(/pipelinerun\/$/), page.click("input[type=submit]")]);
+    assert.ok(Date.now() - started < 5_000, "queuing returns at once");
+    const message = await page.locator(".messagelist").innerText();
+    const runId = message.match(/Pipeline run (\d+) for (\S+) is queued/);
+    assert.ok(runId, message);
+    assert.equal(runId[2], yesterday);
+    await open(page, `/admin/analytics/pipelinerun/${runId[1]}/change/`);
+    await page.waitForSelector(".run-status-succeeded, .run-status-failed", { timeout: 120_000 });
+    assert.equal(await page.locator(".run-status-succeeded").count(), 1, await page.content());
+    assert.ok((await rowCount(page, "#run-stages tbody tr")) >= 5);
+    await shot(page, "analyst-02-run-succeeded");
+    await open(page, "/admin/analytics/pipelinerun/");
+    assert.equal(await rowCount(page), before + 1);
+    await shot(page, "analyst-03-pipeline-runs");
+  });
+
+  test("reads ROAS with anomalies, ARPDAU and reconciliation as tables and charts", async () => {
+    const { page } = session;
+    await open(page, "/admin/");
+    await Promise.all([
+      page.waitForURL(/\/admin\/reports\/roas\/$/),
+      page.click("#reports-module a:has-text('ROAS per campaign')"),
+    ]);
+    assert.ok((await page.locator(".roas-chart svg polyline").count()) >= 1);
+    assert.ok((await rowCount(page, "#roas-table tbody tr")) >= 20);
+    await shot(page, "analyst-04-roas");
+    await open(page, "/admin/reports/arpdau/");
+    assert.ok((await page.locator("#arpdau-total-chart svg circle.point").count()) >= 20);
+    assert.ok((await page.locator("#arpdau-campaign-chart svg polyline").count()) >= 1);
+    assert.ok((await rowCount(page, "#arpdau-totals tbody tr")) >= 20);
+    await shot(page, "analyst-05-arpdau");
+    await open(page, "/admin/reports/reconciliation/");
+    assert.ok((await rowCount(page, "#reconciliation-table tbody tr")) >= 2);
+    assert.ok((await page.locator("#reconciliation-chart svg rect.bar").count()) === 4);
+    await shot(page, "analyst-06-reconciliation");
+    await open(page, "/admin/reports/economy/");
+    await open(page, "/admin/telemetry/event/?event_type=session_start");
+    assert.ok((await rowCount(page)) >= 6);
+  });
+
+  test("is refused players, bans and adjustments", async () => {
+    const { page } = session;
+    await open(page, "/admin/accounts/user/", { status: 403 });
+    await open(page, "/admin/accounts/user/2/ban/", { status: 403 });
+    await open(page, "/admin/accounts/user/2/adjust-balance/", { status: 403 });
+    await open(page, "/admin/economy/currency/add/", { status: 403 });
   });
 });

@@ -108,6 +108,8 @@ def _frame(
 def _y_axis(
     parts: list[str], *, ticks: list[float], y_of, width: int, y_label: str, plot_top: int
 ) -> None:
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
     for tick in ticks:
         y = _number(y_of(tick))
         parts.append(
@@ -116,7 +118,7 @@ def _y_axis(
         )
         parts.append(
             f'<text x="{_MARGIN_LEFT - 6}" y="{y}" text-anchor="end" dominant-baseline="middle" '
-            f'fill="#444">{_text(format_value(tick))}</text>'
+            f'fill="#444">{tick:,.{decimals}f}</text>'
         )
     if y_label:
         parts.append(

@@ -126,3 +126,8 @@ def test_many_labels_are_thinned_but_every_point_keeps_a_tooltip():
     assert len(shown) <= 13
     assert shown[0] == "d00" and shown[-1] == "d29"
     assert len([c for c in root.iter(f"{SVG}circle") if c.get("class") == "point"]) == 30
+
+
+def test_axis_labels_share_the_step_precision():
+    root = parse(line_chart(title="t", x_labels=["a", "b"], series=[Series("s", [0.2, 1.37])]))
+    assert [t for t in texts(root) if t[0].isdigit()] == ["0.0", "0.5", "1.0", "1.5"]
