@@ -40,9 +40,9 @@ class GatewayRows:
     rejected: pl.DataFrame
 
 
-def check_gateway(raw: pl.DataFrame) -> pl.DataFrame:
+def check_gateway(raw: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     """Parsed values plus `reason` (null when valid; the first failing column otherwise)."""
-    parsed = raw.with_columns(
+    parsed = raw.lazy().with_columns(
         pl.col("transaction_id").fill_null("").alias("_transaction_id"),
         pl.col("user_id").fill_null("").alias("_user_id"),
         iso_time("event_time").alias("_event_time"),
@@ -72,10 +72,10 @@ def check_gateway(raw: pl.DataFrame) -> pl.DataFrame:
     return parsed.with_columns(reason.alias("reason"))
 
 
-def prepare_gateway(raw: pl.DataFrame, columns: list[str]) -> GatewayRows:
+def prepare_gateway(raw: pl.DataFrame | pl.LazyFrame, columns: list[str]) -> GatewayRows:
     """Step 2: one row per set of identical rows, then conflicting purchases rejected (every
     file line of them) and their reversals left as orphans."""
-    checked = check_gateway(raw)
+    checked = check_gateway(raw).collect()
     invalid = checked.filter(pl.col("reason").is_not_null())
     valid = checked.filter(pl.col("reason").is_null())
     values = valid.select(

@@ -74,21 +74,41 @@ def appsflyer_time(column: str | pl.Expr) -> pl.Expr:
     return pl.when(valid).then(_clock_datetime(text, _calendar_date(text)))
 
 
+def _zone_minutes(text: pl.Expr) -> pl.Expr:
+    """Signed offset in minutes of a validated ISO text, null when it has none (or ``Z``)."""
+    # The offset is within the last six characters, which never reach the date's hyphens.
+    zone = text.str.slice(-6).str.extract(r"([+-][0-9]{2}):?([0-9]{2})$", 0)
+    sign = pl.when(zone.str.starts_with("-")).then(-1).otherwise(1)
+    return sign * (
+        zone.str.slice(1, 2).cast(pl.Int64, strict=False) * 60
+        + zone.str.slice(-2, 2).cast(pl.Int64, strict=False)
+    )
+
+
 def iso_time(column: str | pl.Expr) -> pl.Expr:
     """ISO 8601 date-time with seconds, optional fraction and optional ``Z``/``±HH:MM``/``±HHMM``
     zone; converted to UTC (no zone means UTC); null otherwise."""
     text = _text(column)
     valid = text.str.contains(ISO_TIME_PATTERN)
-    zone = text.str.extract(r"([+-][0-9]{2}):?([0-9]{2})$", 0)
-    zone_sign = pl.when(zone.str.starts_with("-")).then(-1).otherwise(1)
-    zone_minutes = zone_sign * (
-        zone.str.slice(1, 2).cast(pl.Int64, strict=False) * 60
-        + zone.str.slice(-2, 2).cast(pl.Int64, strict=False)
-    )
     local = _clock_datetime(text, _calendar_date(text))
     return pl.when(valid).then(
-        local - pl.duration(minutes=zone_minutes.fill_null(0)),
+        local - pl.duration(minutes=_zone_minutes(text).fill_null(0)),
     )
+
+
+def iso_day(column: str | pl.Expr) -> pl.Expr:
+    """The UTC day of an ISO 8601 date-time (as `iso_time`), without building the time.
+
+    Only the offset can move the day: local minutes of the day minus the offset, floored to
+    whole days (seconds and fractions never cross midnight once the offset is in minutes).
+    """
+    text = _text(column)
+    valid = text.str.contains(ISO_TIME_PATTERN)
+    local_minutes = text.str.slice(11, 2).cast(pl.Int64, strict=False) * 60 + text.str.slice(
+        14, 2
+    ).cast(pl.Int64, strict=False)
+    shift = ((local_minutes - _zone_minutes(text)) // 1440).fill_null(0)
+    return pl.when(valid).then(_calendar_date(text) + pl.duration(days=shift))
 
 
 def calendar_date(column: str | pl.Expr) -> pl.Expr:
@@ -118,7 +138,7 @@ def campaign_key(media_source: str | pl.Expr, campaign: str | pl.Expr) -> pl.Exp
 ORDER_ID_KEYS = ("af_order_id", "af_receipt_id")
 
 
-def _json_member_id(event_value: pl.Expr, key: str) -> tuple[pl.Expr, pl.Expr]:
+def order_id_member(event_value: pl.Expr, key: str) -> tuple[pl.Expr, pl.Expr]:
     """(value, needs_full_parse) for one top-level member, decided without a JSON parser.
 
     ``json_path_match`` tells whether the document is a valid object with that member and gives
@@ -143,12 +163,49 @@ def _json_member_id(event_value: pl.Expr, key: str) -> tuple[pl.Expr, pl.Expr]:
     return value, member.is_not_null() & ~simple
 
 
-def order_id_fast(event_value: str | pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(order id, needs_full_parse): ``af_order_id`` else ``af_receipt_id`` (step 1)."""
-    text = _text(event_value)
-    order, order_unsure = _json_member_id(text, "af_order_id")
-    receipt, receipt_unsure = _json_member_id(text, "af_receipt_id")
-    return pl.coalesce(order, receipt), order_unsure | receipt_unsure
+def with_order_ids(frame: pl.DataFrame, column: str, name: str = "order_id") -> pl.DataFrame:
+    """`frame` with the order id of its Event Value `column` (step 1) in `name`.
+
+    ``af_order_id`` is read for every row, ``af_receipt_id`` only where the order id is missing
+    and the text mentions it; the rare documents the fast path cannot decide are parsed with a
+    JSON parser, once per distinct text.
+    """
+    text = pl.col(column).fill_null("")
+    order, unsure = order_id_member(text, "af_order_id")
+    # Lazy, so that the members' shared sub-expressions are computed once.
+    frame = (
+        frame.lazy()
+        .with_row_index("_row")
+        .with_columns(order.alias(name), unsure.alias("_unsure"))
+        .collect()
+    )
+    needs_receipt = (
+        pl.col(name).is_null()
+        & ~pl.col("_unsure")
+        & text.str.contains("af_receipt_id", literal=True)
+    )
+    receipt, receipt_unsure = order_id_member(text, "af_receipt_id")
+    receipts = (
+        frame.lazy()
+        .filter(needs_receipt)
+        .select("_row", receipt.alias(name), receipt_unsure.alias("_unsure"))
+        .collect()
+    )
+    if receipts.height:
+        frame = frame.update(receipts, on="_row")
+    unsure_texts = frame.filter("_unsure").get_column(column).fill_null("")
+    if unsure_texts.len():
+        decided = order_ids_by_json(unsure_texts)
+        frame = (
+            frame.join(
+                decided, left_on=column, right_on="event_value", how="left", maintain_order="left"
+            )
+            .with_columns(
+                pl.when("_unsure").then(pl.col("order_id_json")).otherwise(pl.col(name)).alias(name)
+            )
+            .drop("order_id_json")
+        )
+    return frame.drop("_row", "_unsure")
 
 
 class _JsonInteger(str):

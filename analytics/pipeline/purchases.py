@@ -12,8 +12,7 @@ from .parsing import (
     campaign_key,
     decimal_micros,
     media_source_key,
-    order_id_fast,
-    order_ids_by_json,
+    with_order_ids,
 )
 
 PURCHASE_EVENT = "af_purchase"
@@ -35,20 +34,21 @@ class CuratedPurchases:
     duplicates_removed: int
 
 
-def purchase_rows(raw: pl.DataFrame) -> pl.DataFrame:
+def purchase_rows(raw: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     """Only ``af_purchase`` rows count; every other event is ignored entirely."""
-    return raw.filter(pl.col("Event Name").fill_null("") == PURCHASE_EVENT)
+    return raw.lazy().filter(pl.col("Event Name").fill_null("") == PURCHASE_EVENT)
 
 
-def drop_non_primary(rows: pl.DataFrame) -> pl.DataFrame:
-    """Rows flagged ``false`` (trimmed, any case) repeat a primary row; other values are primary."""
-    if PRIMARY_ATTRIBUTION not in rows.columns:
-        return rows
+def primary_flag(columns: list[str]) -> pl.Expr:
+    """Rows flagged ``false`` (trimmed, any case) repeat a primary row; other values are primary
+    (and without the column every row is)."""
+    if PRIMARY_ATTRIBUTION not in columns:
+        return pl.lit(True)
     flag = pl.col(PRIMARY_ATTRIBUTION).fill_null("").str.strip_chars().str.to_lowercase()
-    return rows.filter(flag != "false")
+    return flag != "false"
 
 
-def check_purchases(rows: pl.DataFrame) -> pl.DataFrame:
+def check_purchases(rows: pl.LazyFrame) -> pl.LazyFrame:
     """Parsed values plus `reason` (null for a valid row; the first failing column otherwise)."""
     parsed = rows.with_columns(
         appsflyer_time("Event Time").alias("event_time"),
@@ -73,54 +73,28 @@ def check_purchases(rows: pl.DataFrame) -> pl.DataFrame:
     return parsed.with_columns(reason.alias("reason"))
 
 
-def with_order_ids(valid: pl.DataFrame) -> pl.DataFrame:
-    """`order_id` from Event Value; the rare documents the fast path cannot decide are parsed
-    with a JSON parser, once per distinct text."""
-    order_id, unsure = order_id_fast("Event Value")
-    valid = valid.with_columns(order_id.alias("order_id"), unsure.alias("_unsure"))
-    unsure_rows = valid.filter(pl.col("_unsure"))
-    if unsure_rows.height:
-        decided = order_ids_by_json(unsure_rows.get_column("Event Value").fill_null(""))
-        valid = (
-            valid.join(
-                decided,
-                left_on=pl.col("Event Value").fill_null(""),
-                right_on="event_value",
-                how="left",
-                maintain_order="left",
-            )
-            .with_columns(
-                pl.when(pl.col("_unsure"))
-                .then(pl.col("order_id_json"))
-                .otherwise(pl.col("order_id"))
-                .alias("order_id")
-            )
-            .drop("order_id_json")
-        )
-        if "event_value" in valid.columns:
-            valid = valid.drop("event_value")
-    return valid.drop("_unsure")
-
-
 def deduplicate(valid: pl.DataFrame) -> pl.DataFrame:
     """First occurrence in file order of each order id, and of each set of equal values among
-    rows without an order id (the two kinds never duplicate each other)."""
-    with_id = valid.filter(pl.col("order_id").is_not_null()).unique(
-        subset=["order_id"], keep="first", maintain_order=True
+    rows without an order id (the two kinds never duplicate each other: the order id, null or
+    not, is part of the second key)."""
+    by_values = pl.struct(
+        "order_id", "appsflyer_id", "user_id", "event_time", "revenue_micros", "currency"
     )
-    without_id = valid.filter(pl.col("order_id").is_null()).unique(
-        subset=["appsflyer_id", "user_id", "event_time", "revenue_micros", "currency"],
-        keep="first",
-        maintain_order=True,
+    first = (
+        pl.when(pl.col("order_id").is_not_null())
+        .then(pl.col("order_id").is_first_distinct())
+        .otherwise(by_values.is_first_distinct())
     )
-    return pl.concat([with_id, without_id]).sort(LINE)
+    return valid.filter(first)
 
 
 def curate_purchases(raw: pl.DataFrame, columns: list[str]) -> CuratedPurchases:
     """Step 1 on the raw AppsFlyer export (all columns as text, with `LINE`)."""
-    rows = purchase_rows(raw)
-    primary = drop_non_primary(rows)
-    checked = check_purchases(primary)
+    checked = check_purchases(
+        purchase_rows(raw).with_columns(primary_flag(columns).alias("_primary"))
+    ).collect()
+    appsflyer_rows = checked.height
+    checked = checked.filter("_primary")
     rejected = rejected_frame(PURCHASES, checked.filter(pl.col("reason").is_not_null()), columns)
     valid = checked.filter(pl.col("reason").is_null()).select(
         LINE,
@@ -135,7 +109,7 @@ def curate_purchases(raw: pl.DataFrame, columns: list[str]) -> CuratedPurchases:
         "revenue_usd_micros",
         "Event Value",
     )
-    valid = with_order_ids(valid).drop("Event Value")
+    valid = with_order_ids(valid, "Event Value").drop("Event Value")
     purchases = deduplicate(valid)
     purchases = purchases.with_row_index("af_pos").with_columns(
         pl.col("af_pos").cast(pl.Int64), pl.col(LINE).cast(pl.Int64).alias("line")
@@ -143,7 +117,7 @@ def curate_purchases(raw: pl.DataFrame, columns: list[str]) -> CuratedPurchases:
     return CuratedPurchases(
         purchases=purchases.drop(LINE),
         rejected=rejected,
-        appsflyer_rows=rows.height,
-        non_primary_dropped=rows.height - primary.height,
+        appsflyer_rows=appsflyer_rows,
+        non_primary_dropped=appsflyer_rows - checked.height,
         duplicates_removed=valid.height - purchases.height,
     )

@@ -18,7 +18,7 @@ from .parsing import (
     calendar_date,
     campaign_key,
     decimal_micros,
-    iso_time,
+    iso_day,
     media_source_key,
 )
 
@@ -132,8 +132,8 @@ def daily_revenue(
 # Step 6: costs and ROAS
 
 
-def check_costs(raw: pl.DataFrame) -> pl.DataFrame:
-    parsed = raw.with_columns(
+def check_costs(raw: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    parsed = raw.lazy().with_columns(
         calendar_date("date").alias("_date"), decimal_micros("cost_usd").alias("cost_micros")
     )
     reason = (
@@ -147,9 +147,11 @@ def check_costs(raw: pl.DataFrame) -> pl.DataFrame:
     return parsed.with_columns(reason.alias("reason"))
 
 
-def latest_costs(raw: pl.DataFrame, columns: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def latest_costs(
+    raw: pl.DataFrame | pl.LazyFrame, columns: list[str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(costs, rejected): per (date, campaign) the last valid row in file order (restatements)."""
-    checked = check_costs(raw)
+    checked = check_costs(raw).collect()
     rejected = rejected_frame(COSTS, checked.filter(pl.col("reason").is_not_null()), columns)
     costs = (
         checked.filter(pl.col("reason").is_null())
@@ -296,16 +298,14 @@ def anomalies(
 def check_sessions(lazy: pl.LazyFrame) -> pl.LazyFrame:
     """Parsed sessions plus `reason`; the user id is checked first, then the start time."""
     user = pl.col("user_id").fill_null("")
-    start = iso_time("session_start")
+    start = iso_day("session_start")
     reason = (
         pl.when(user == "")
         .then(pl.lit("empty user_id"))
         .when(start.is_null())
         .then(pl.lit("bad session_start"))
     )
-    return lazy.with_columns(
-        start.dt.date().alias("_date"), reason.alias("reason"), user.alias("_user")
-    )
+    return lazy.with_columns(start.alias("_date"), reason.alias("reason"), user.alias("_user"))
 
 
 @dataclass(frozen=True)

@@ -98,10 +98,12 @@ def _usd(micros_column: str, name: str) -> pl.Expr:
     return (pl.col(micros_column).cast(pl.Decimal(38, 6)) / 1_000_000).alias(name)
 
 
-def _read(name: str, path: Path) -> pl.DataFrame:
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Parse errors of the CSV reader (bad encoding, unclosed quote) name the input file."""
     try:
-        return scan_input(path).collect()
-    except pl.exceptions.PolarsError as error:
+        yield
+    except pl.exceptions.ComputeError as error:
         raise PipelineInputError(f"{path.name}: unreadable ({_first_line(error)})") from error
 
 
@@ -149,12 +151,14 @@ def run_pipeline(
         stage.rows = len(inputs)
 
     with stages.stage("purchases") as stage:
-        curated = curate_purchases(_read(PURCHASES, inputs[PURCHASES]), columns[PURCHASES])
+        with _reading(inputs[PURCHASES]):
+            curated = curate_purchases(scan_input(inputs[PURCHASES]), columns[PURCHASES])
         purchases = curated.purchases
         stage.rows = purchases.height
 
     with stages.stage("gateway") as stage:
-        gateway = prepare_gateway(_read(GATEWAY, inputs[GATEWAY]), columns[GATEWAY])
+        with _reading(inputs[GATEWAY]):
+            gateway = prepare_gateway(scan_input(inputs[GATEWAY]), columns[GATEWAY])
         stage.rows = gateway.purchases.height
 
     with stages.stage("reconcile") as stage:
@@ -171,7 +175,8 @@ def run_pipeline(
         stage.rows = revenue.attributed.height
 
     with stages.stage("roas") as stage:
-        costs, costs_rejected = latest_costs(_read(COSTS, inputs[COSTS]), columns[COSTS])
+        with _reading(inputs[COSTS]):
+            costs, costs_rejected = latest_costs(scan_input(inputs[COSTS]), columns[COSTS])
         roas = roas_daily(costs, revenue.attributed)
         stage.rows = roas.height
 
@@ -186,11 +191,8 @@ def run_pipeline(
         stage.rows = len(anomaly_entries)
 
     with stages.stage("sessions") as stage:
-        try:
+        with _reading(inputs[SESSIONS]):
             players = active_players(scan_input(inputs[SESSIONS]), columns[SESSIONS])
-        except pl.exceptions.PolarsError as error:
-            name = inputs[SESSIONS].name
-            raise PipelineInputError(f"{name}: unreadable ({_first_line(error)})") from error
         stage.rows = players.by_campaign.height
 
     with stages.stage("arpdau") as stage:

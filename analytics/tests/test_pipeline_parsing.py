@@ -15,11 +15,12 @@ from analytics.pipeline.parsing import (
     calendar_date,
     campaign_key,
     decimal_micros,
+    iso_day,
     iso_time,
     media_source_key,
-    order_id_fast,
     order_id_from_json,
-    order_ids_by_json,
+    order_id_member,
+    with_order_ids,
 )
 
 
@@ -101,6 +102,9 @@ def test_appsflyer_time(text: str, moment: dt.datetime | None) -> None:
         ("2024-03-10T01:00:00+02:00", dt.datetime(2024, 3, 9, 23)),  # previous UTC day
         ("2024-03-10T23:30:00-01:00", dt.datetime(2024, 3, 11, 0, 30)),  # next UTC day
         ("2024-03-10T23:30:00.5-01:00", dt.datetime(2024, 3, 11, 0, 30, 0, 500_000)),
+        ("2024-03-10T23:59:59.999999-00:01", dt.datetime(2024, 3, 11, 0, 0, 59, 999_999)),
+        ("2024-03-10T00:00:59.999999+00:01", dt.datetime(2024, 3, 9, 23, 59, 59, 999_999)),
+        ("2024-03-10T00:01:00+00:01", dt.datetime(2024, 3, 10, 0, 0)),
         ("2024-03-10", None),
         ("2024-03-10T12:00Z", None),
         ("2024-03-10T12:00:00+05", None),
@@ -114,6 +118,7 @@ def test_appsflyer_time(text: str, moment: dt.datetime | None) -> None:
 )
 def test_iso_time(text: str, moment: dt.datetime | None) -> None:
     assert parse(iso_time, [text]) == [moment]
+    assert parse(iso_day, [text]) == [moment.date() if moment else None]
 
 
 def test_calendar_date() -> None:
@@ -188,18 +193,8 @@ def test_order_id_by_the_json_parser(text: str, order_id: str | None) -> None:
 
 
 def _vectorised_order_ids(texts: list[str]) -> list[str | None]:
-    """The fast path, completed by the JSON parser for the rows it flags (as step 1 does)."""
-    fast, unsure = order_id_fast("text")
-    frame = pl.DataFrame({"text": texts}, schema={"text": pl.String}).with_columns(
-        fast.alias("fast"), unsure.alias("unsure")
-    )
-    decided = order_ids_by_json(frame.filter("unsure").get_column("text"))
-    joined = frame.join(decided, left_on="text", right_on="event_value", how="left")
-    return (
-        joined.select(pl.when("unsure").then("order_id_json").otherwise("fast"))
-        .to_series()
-        .to_list()
-    )
+    frame = pl.DataFrame({"text": texts}, schema={"text": pl.String})
+    return with_order_ids(frame, "text").get_column("order_id").to_list()
 
 
 def test_order_id_fast_path_agrees_on_every_case() -> None:
@@ -208,13 +203,14 @@ def test_order_id_fast_path_agrees_on_every_case() -> None:
 
 
 def test_order_id_fast_path_decides_plain_documents_alone() -> None:
-    fast, unsure = order_id_fast("text")
     frame = pl.DataFrame(
-        {"text": ['{"af_order_id":"GPA.1","x":1}', '{"af_receipt_id": 42}', '{"x":1}', ""]}
+        {"text": ['{"af_order_id":"GPA.1","x":1}', '{"af_order_id": 42}', '{"x":1}', "", "{"]}
     )
-    assert frame.select(fast.alias("id"), unsure.alias("unsure")).rows() == [
+    value, unsure = order_id_member(pl.col("text"), "af_order_id")
+    assert frame.select(value.alias("id"), unsure.alias("unsure")).rows() == [
         ("GPA.1", False),
         ("42", False),
+        (None, False),
         (None, False),
         (None, False),
     ]
