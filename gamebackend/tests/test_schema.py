@@ -20,7 +20,7 @@ CONTRACT_PATHS = {
     "/track": {"get"},
     "/health": {"get"},
     "/run-pipeline": {"post"},
-    "/pipeline-runs/{id}": {"get"},
+    "/pipeline-runs/{run_id}": {"get"},
 }
 
 
