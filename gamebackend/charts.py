@@ -141,22 +141,36 @@ def _x_labels(parts: list[str], *, labels: Sequence[str], x_of, baseline: float)
         )
 
 
-def _legend(parts: list[str], *, series: Sequence[Series], top: int, marked_label: str) -> None:
-    x = _MARGIN_LEFT
-    y = top
-    for index, item in enumerate(series):
-        colour = PALETTE[index % len(PALETTE)]
-        parts.append(f'<rect x="{x}" y="{y - 9}" width="10" height="10" fill="{colour}"/>')
-        parts.append(f'<text x="{x + 14}" y="{y}" fill="#222">{_text(item.name)}</text>')
-        x += 24 + 7 * len(item.name)
+def _legend_layout(
+    series: Sequence[Series], *, width: int, marked_label: str
+) -> list[tuple[int, int, str, str]]:
+    """(x, row, colour or "mark", text) of each legend item, wrapped to the chart's width."""
+    items = [(PALETTE[i % len(PALETTE)], item.name) for i, item in enumerate(series)]
     if marked_label and any(item.marked for item in series):
-        parts.append(
-            f'<circle cx="{x + 5}" cy="{y - 4}" r="5" fill="none" stroke="{MARK_COLOUR}" '
-            f'stroke-width="2"/>'
-        )
-        parts.append(
-            f'<text x="{x + 14}" y="{y}" fill="{MARK_COLOUR}">{_text(marked_label)}</text>'
-        )
+        items.append(("mark", marked_label))
+    layout = []
+    x, row = _MARGIN_LEFT, 0
+    for colour, text in items:
+        item_width = 24 + 7 * len(text)
+        if x > _MARGIN_LEFT and x + item_width > width - _MARGIN_RIGHT:
+            x, row = _MARGIN_LEFT, row + 1
+        layout.append((x, row, colour, text))
+        x += item_width
+    return layout
+
+
+def _legend(parts: list[str], *, layout: list[tuple[int, int, str, str]], top: int) -> None:
+    for x, row, colour, text in layout:
+        y = top + row * _LEGEND_ROW
+        if colour == "mark":
+            parts.append(
+                f'<circle cx="{x + 5}" cy="{y - 4}" r="5" fill="none" stroke="{MARK_COLOUR}" '
+                f'stroke-width="2"/>'
+            )
+            parts.append(f'<text x="{x + 14}" y="{y}" fill="{MARK_COLOUR}">{_text(text)}</text>')
+        else:
+            parts.append(f'<rect x="{x}" y="{y - 9}" width="10" height="10" fill="{colour}"/>')
+            parts.append(f'<text x="{x + 14}" y="{y}" fill="#222">{_text(text)}</text>')
 
 
 def line_chart(
@@ -194,11 +208,12 @@ def line_chart(
         return plot_bottom - (plot_bottom - plot_top) * (value - y_min) / (y_max - y_min)
 
     points_total = sum(1 for s in series for v in s.values if v is not None)
+    legend = _legend_layout(series, width=width, marked_label=marked_label)
     parts, _ = _frame(
         title=title,
         width=width,
         height=height,
-        legend_rows=1 if series else 0,
+        legend_rows=legend[-1][1] + 1 if legend else 0,
         description=f"{len(series)} series over {len(x_labels)} points ({points_total} values)",
     )
     _y_axis(parts, ticks=ticks, y_of=y_of, width=width, y_label=y_label, plot_top=plot_top)
@@ -240,8 +255,7 @@ def line_chart(
                 f"<title>{_text(tooltip)}</title></circle>"
             )
 
-    if series:
-        _legend(parts, series=series, top=height + 8, marked_label=marked_label)
+    _legend(parts, layout=legend, top=height + 8)
     parts.append("</svg>")
     return "".join(parts)
 
@@ -276,11 +290,12 @@ def bar_chart(
         return plot_bottom - (plot_bottom - plot_top) * (value - y_min) / (y_max - y_min)
 
     values_total = sum(1 for s in series for v in s.values if v is not None)
+    legend = _legend_layout(series, width=width, marked_label="")
     parts, _ = _frame(
         title=title,
         width=width,
         height=height,
-        legend_rows=1 if series else 0,
+        legend_rows=legend[-1][1] + 1 if legend else 0,
         description=f"{len(series)} series over {len(x_labels)} groups ({values_total} values)",
     )
     _y_axis(parts, ticks=ticks, y_of=y_of, width=width, y_label=y_label, plot_top=plot_top)
@@ -305,7 +320,6 @@ def bar_chart(
                 f'width="{_number(bar_width)}" height="{_number(bar_height)}" fill="{colour}">'
                 f"<title>{_text(tooltip)}</title></rect>"
             )
-    if series:
-        _legend(parts, series=series, top=height + 8, marked_label="")
+    _legend(parts, layout=legend, top=height + 8)
     parts.append("</svg>")
     return "".join(parts)

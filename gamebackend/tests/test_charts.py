@@ -131,3 +131,17 @@ def test_many_labels_are_thinned_but_every_point_keeps_a_tooltip():
 def test_axis_labels_share_the_step_precision():
     root = parse(line_chart(title="t", x_labels=["a", "b"], series=[Series("s", [0.2, 1.37])]))
     assert [t for t in texts(root) if t[0].isdigit()] == ["0.0", "0.5", "1.0", "1.5"]
+
+
+def test_a_long_legend_wraps_and_the_chart_grows_to_hold_it():
+    names = [f"media_source_{n} / campaign_{n}" for n in range(6)]
+    svg = line_chart(
+        title="t", x_labels=["a"], series=[Series(name, [n]) for n, name in enumerate(names)]
+    )
+    root = parse(svg)
+    legend = [t for t in root.iter(f"{SVG}text") if (t.text or "").startswith("media_source")]
+    assert len(legend) == 6
+    assert all(float(t.get("x")) + 7 * len(t.text) <= 720 for t in legend)
+    rows = sorted({t.get("y") for t in legend})
+    assert len(rows) == 2  # 3 per row at this width
+    assert root.get("height") == str(260 + 2 * 18)
