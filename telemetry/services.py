@@ -24,7 +24,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -68,7 +68,7 @@ def event_record(*, player: User, event: EventInput) -> EventRecorded:
             if stored is not None:
                 return EventRecorded(event=stored, duplicate=True)
         received_at = timezone.now()
-        [event_pk] = _events_insert(player=player, events=[event], received_at=received_at)
+        [event_pk] = _events_store(player_pk=player.pk, events=[event], received_at=received_at)
     stored = Event(
         pk=event_pk,
         player=player,
@@ -85,29 +85,22 @@ def events_record_batch(*, player: User, events: Sequence[EventInput]) -> Events
     """Store valid events of a batch. An eventId already stored for the player, or repeated in
     the batch, is a duplicate and is not stored again, so a retried batch stores nothing twice.
     """
-    if not events:
-        return EventsRecorded(accepted=0, duplicates=0)
+    fresh: list[EventInput] = []
+    repeated = 0
+    seen: set[uuid.UUID] = set()
+    for event in events:
+        if event.event_id is not None:
+            if event.event_id in seen:
+                repeated += 1
+                continue
+            seen.add(event.event_id)
+        fresh.append(event)
+    if not fresh:
+        return EventsRecorded(accepted=0, duplicates=repeated)
     with transaction.atomic(durable=True):
         _player_events_lock(player_pk=player.pk)
-        sent_ids = {event.event_id for event in events if event.event_id is not None}
-        seen: set[uuid.UUID] = set()
-        if sent_ids:
-            stored_ids = Event.objects.filter(player=player, event_id__in=sent_ids).values_list(
-                "event_id", flat=True
-            )
-            seen.update(event_id for event_id in stored_ids if event_id is not None)
-        fresh: list[EventInput] = []
-        duplicates = 0
-        for event in events:
-            if event.event_id is not None:
-                if event.event_id in seen:
-                    duplicates += 1
-                    continue
-                seen.add(event.event_id)
-            fresh.append(event)
-        if fresh:
-            _events_insert(player=player, events=fresh, received_at=timezone.now())
-    return EventsRecorded(accepted=len(fresh), duplicates=duplicates)
+        inserted = _events_store(player_pk=player.pk, events=fresh, received_at=timezone.now())
+    return EventsRecorded(accepted=len(inserted), duplicates=len(events) - len(inserted))
 
 
 def _player_events_lock(*, player_pk: int) -> None:
@@ -126,63 +119,139 @@ def _player_events_lock(*, player_pk: int) -> None:
             )
 
 
-def _events_insert(
-    *, player: User, events: Sequence[EventInput], received_at: datetime
+def _events_store(
+    *, player_pk: int, events: Sequence[EventInput], received_at: datetime
 ) -> list[int]:
-    """Insert the events and add them to the aggregates; returns the new ids in order."""
-    ids = _event_rows_insert(player_pk=player.pk, events=events, received_at=received_at)
+    """Insert the events whose eventId the player has not stored yet (no repeats among
+    `events`), and add them to the aggregates; returns the ids of the inserted rows."""
+    if connection.vendor == "postgresql":
+        return _events_store_postgresql(player_pk=player_pk, events=events, received_at=received_at)
+    return _events_store_portable(player_pk=player_pk, events=events, received_at=received_at)
+
+
+def _events_store_portable(
+    *, player_pk: int, events: Sequence[EventInput], received_at: datetime
+) -> list[int]:
+    sent_ids = [event.event_id for event in events if event.event_id is not None]
+    if sent_ids:
+        stored = set(
+            Event.objects.filter(player_id=player_pk, event_id__in=sent_ids).values_list(
+                "event_id", flat=True
+            )
+        )
+        events = [event for event in events if event.event_id not in stored]
+    if not events:
+        return []
+    rows = [
+        Event(
+            player_id=player_pk,
+            event_type=event.event_type,
+            meta=event.meta,
+            timestamp=event.timestamp,
+            received_at=received_at,
+            event_id=event.event_id,
+        )
+        for event in events
+    ]
+    ids = [row.pk for row in Event.objects.bulk_create(rows)]
     counts = Counter((event.timestamp.date(), event.event_type) for event in events)
-    _active_days_add(player_pk=player.pk, days={day for day, _ in counts})
+    days = sorted({day for day, _ in counts})
+    placeholders = ", ".join(["(%s, %s, %s)"] * len(days))
+    params: list[Any] = []
+    for day in days:
+        params.extend([player_pk, _db_day(day), _db_day(NO_EARLIER_DAY)])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {_table(PlayerActiveDay)} (player_id, day, previous_active_day) "  # noqa: S608
+            f"VALUES {placeholders} ON CONFLICT (player_id, day) DO NOTHING RETURNING day",
+            params,
+        )
+        new_days = [_as_date(row[0]) for row in cursor.fetchall()]
+    if new_days:
+        _active_days_renumber(player_pk=player_pk, first_new=min(new_days))
     _counts_add(
         table=PlayerEventDayCount._meta.db_table,
         key_columns=("player_id", "day", "event_type"),
-        rows=[((player.pk, day, event_type), n) for (day, event_type), n in counts.items()],
+        rows=[((player_pk, day, event_type), n) for (day, event_type), n in counts.items()],
     )
-    shard = player.pk % EVENT_COUNT_SHARDS
     _counts_add(
         table=EventDayCount._meta.db_table,
         key_columns=("day", "event_type", "shard"),
-        rows=[((day, event_type, shard), n) for (day, event_type), n in counts.items()],
+        rows=[
+            ((day, event_type, player_pk % EVENT_COUNT_SHARDS), n)
+            for (day, event_type), n in counts.items()
+        ],
     )
     return ids
 
 
-def _event_rows_insert(
+def _events_store_postgresql(
     *, player_pk: int, events: Sequence[EventInput], received_at: datetime
 ) -> list[int]:
-    if connection.vendor != "postgresql":
-        rows = [
-            Event(
-                player_id=player_pk,
-                event_type=event.event_type,
-                meta=event.meta,
-                timestamp=event.timestamp,
-                received_at=received_at,
-                event_id=event.event_id,
-            )
-            for event in events
-        ]
-        return [row.pk for row in Event.objects.bulk_create(rows)]
-    # The ingestion hot path on PostgreSQL: one INSERT ... SELECT FROM unnest(arrays), without
-    # building a model instance per row (a third of a batch's Python time otherwise).
+    """The ingestion hot path: one statement inserts the events (skipping eventIds already
+    stored, via the unique index) and adds exactly the inserted rows to the three aggregates.
+
+    Round trips are what a busy machine makes expensive, so this is one, plus a renumbering of
+    active days on the player's first event of a new day.
+    """
     dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {connection.ops.quote_name(Event._meta.db_table)} "  # noqa: S608
-            "(player_id, event_type, meta, timestamp, received_at, event_id) "
-            "SELECT %s, item.event_type, item.meta, item.moment, %s, item.event_id "
-            "FROM unnest(%s::varchar[], %s::text[]::jsonb[], %s::timestamptz[], %s::uuid[]) "
-            "AS item(event_type, meta, moment, event_id) RETURNING id",
-            [
-                player_pk,
-                received_at,
-                [event.event_type for event in events],
-                [dumps(event.meta) for event in events],
-                [event.timestamp for event in events],
-                [event.event_id for event in events],
-            ],
+            f"""
+            WITH inserted AS (
+                INSERT INTO {_table(Event)}
+                    (player_id, event_type, meta, timestamp, received_at, event_id)
+                SELECT %(player)s, item.event_type, item.meta, item.moment, %(received)s,
+                       item.event_id
+                FROM unnest(%(types)s::varchar[], %(metas)s::text[]::jsonb[],
+                            %(moments)s::timestamptz[], %(ids)s::uuid[])
+                     WITH ORDINALITY AS item(event_type, meta, moment, event_id, position)
+                ORDER BY item.position
+                ON CONFLICT (player_id, event_id) WHERE event_id IS NOT NULL DO NOTHING
+                RETURNING id, event_type, (timestamp AT TIME ZONE 'UTC')::date AS day
+            ), counts AS (
+                SELECT day, event_type, count(*) AS n FROM inserted GROUP BY day, event_type
+            ), player_counts AS (
+                INSERT INTO {_table(PlayerEventDayCount)} AS counter
+                    (player_id, day, event_type, event_count)
+                SELECT %(player)s, day, event_type, n FROM counts ORDER BY day, event_type
+                ON CONFLICT (player_id, day, event_type)
+                DO UPDATE SET event_count = counter.event_count + excluded.event_count
+            ), global_counts AS (
+                INSERT INTO {_table(EventDayCount)} AS counter
+                    (day, event_type, shard, event_count)
+                SELECT day, event_type, %(shard)s, n FROM counts ORDER BY day, event_type
+                ON CONFLICT (day, event_type, shard)
+                DO UPDATE SET event_count = counter.event_count + excluded.event_count
+            ), new_days AS (
+                INSERT INTO {_table(PlayerActiveDay)} (player_id, day, previous_active_day)
+                SELECT DISTINCT %(player)s, day, %(no_earlier_day)s::date FROM counts
+                ORDER BY 2
+                ON CONFLICT (player_id, day) DO NOTHING
+                RETURNING day
+            )
+            SELECT (SELECT array_agg(id ORDER BY id) FROM inserted),
+                   (SELECT min(day) FROM new_days)
+            """,  # noqa: S608 - table names come from the models
+            {
+                "player": player_pk,
+                "received": received_at,
+                "types": [event.event_type for event in events],
+                "metas": [dumps(event.meta) for event in events],
+                "moments": [event.timestamp for event in events],
+                "ids": [event.event_id for event in events],
+                "shard": player_pk % EVENT_COUNT_SHARDS,
+                "no_earlier_day": NO_EARLIER_DAY,
+            },
         )
-        return [row[0] for row in cursor.fetchall()]
+        ids, first_new_day = cursor.fetchone()
+    if first_new_day is not None:
+        _active_days_renumber(player_pk=player_pk, first_new=first_new_day)
+    return list(ids or [])
+
+
+def _table(model: type[models.Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
 
 
 def _db_day(day: date) -> Any:
@@ -216,29 +285,16 @@ def _counts_add(
         )
 
 
-def _active_days_add(*, player_pk: int, days: set[date]) -> None:
-    """Record the player's active days and keep every `previous_active_day` exact.
+def _active_days_renumber(*, player_pk: int, first_new: date) -> None:
+    """Make every `previous_active_day` of the player exact again after new active days.
 
-    New days are inserted with no previous day, then the player's rows from the first new day
-    on are renumbered with LAG over their days (usually just the new row: events arrive in time
-    order, so a new day is most often the player's latest).
+    New days are inserted with no previous day; this renumbers the player's rows from the first
+    new day on with LAG over their days. Usually that is just the new row: events arrive in time
+    order, so a new day is most often the player's latest.
     """
-    table = connection.ops.quote_name(PlayerActiveDay._meta.db_table)
-    ordered = sorted(days)
-    placeholders = ", ".join(["(%s, %s, %s)"] * len(ordered))
-    params: list[Any] = []
-    for day in ordered:
-        params.extend([player_pk, _db_day(day), _db_day(NO_EARLIER_DAY)])
+    table = _table(PlayerActiveDay)
+    first = _db_day(first_new)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (player_id, day, previous_active_day) "  # noqa: S608
-            f"VALUES {placeholders} ON CONFLICT (player_id, day) DO NOTHING RETURNING day",
-            params,
-        )
-        inserted = [_as_date(row[0]) for row in cursor.fetchall()]
-        if not inserted:
-            return
-        first_new = _db_day(min(inserted))
         cursor.execute(
             f"UPDATE {table} SET previous_active_day = renumbered.previous "  # noqa: S608
             f"FROM (SELECT d.id, LAG(d.day, 1, %s) OVER (ORDER BY d.day) AS previous "
@@ -247,14 +303,7 @@ def _active_days_add(*, player_pk: int, days: set[date]) -> None:
             f") AS renumbered "
             f"WHERE {table}.id = renumbered.id AND {table}.day >= %s "
             f"AND {table}.previous_active_day <> renumbered.previous",
-            [
-                _db_day(NO_EARLIER_DAY),
-                player_pk,
-                player_pk,
-                first_new,
-                first_new,
-                first_new,
-            ],
+            [_db_day(NO_EARLIER_DAY), player_pk, player_pk, first, first, first],
         )
 
 

@@ -395,10 +395,11 @@ def test_batch_queries_are_bounded(player_client, django_assert_num_queries):
         {"eventType": "b", "timestampUtc": "2025-10-26T10:00:00Z"},
         {"eventType": "bad type"},
     ]
-    # user, savepoint, [advisory lock], existing eventIds, insert events, insert active days,
-    # renumber new active days, player counts, global counts, release savepoint
-    expected = 10 if connection.vendor == "postgresql" else 9
-
+    # PostgreSQL: user, savepoint, advisory lock, one statement for events and aggregates,
+    # renumbering of the new active days, release savepoint. SQLite: user, savepoint, stored
+    # eventIds, insert events, insert active days, renumbering, player counts, global counts,
+    # release savepoint.
+    expected = 6 if connection.vendor == "postgresql" else 9
     with django_assert_num_queries(expected):
         response = _post(player_client, "/events/batch", {"events": events})
 
