@@ -46,7 +46,7 @@ def events_recent(*, player: User, limit: int) -> QuerySet[Event]:
 
 def event_stats(*, day_from: date | None, day_to: date | None) -> EventStats:
     """Totals, byType and distinct players over inclusive UTC days; two small queries."""
-    low, high = day_from or EARLIEST_DAY, day_to or LATEST_DAY
+    low, high = _day_range(day_from, day_to)
     rows = (
         EventDayCount.objects.filter(day__gte=low, day__lte=high)
         .values("event_type")
@@ -57,7 +57,7 @@ def event_stats(*, day_from: date | None, day_to: date | None) -> EventStats:
 
 
 def player_event_stats(*, player: User, day_from: date | None, day_to: date | None) -> EventCounts:
-    low, high = day_from or EARLIEST_DAY, day_to or LATEST_DAY
+    low, high = _day_range(day_from, day_to)
     rows = (
         PlayerEventDayCount.objects.filter(player=player, day__gte=low, day__lte=high)
         .values("event_type")
@@ -65,6 +65,13 @@ def player_event_stats(*, player: User, day_from: date | None, day_to: date | No
         .values_list("event_type", "n")
     )
     return _counts(rows)
+
+
+def _day_range(day_from: date | None, day_to: date | None) -> tuple[date, date]:
+    """Open ends filled in. `from` is never earlier than 2000-01-01 (no event is), which also
+    keeps it after NO_EARLIER_DAY, as `unique_players` needs."""
+    low = max(day_from, EARLIEST_DAY) if day_from else EARLIEST_DAY
+    return low, day_to or LATEST_DAY
 
 
 def _counts(rows: object) -> EventCounts:
@@ -84,6 +91,7 @@ def unique_players(*, low: date, high: date) -> int:
     before `low`: its first one in the range. So the answer is the number of such rows. For
     each day that has events (from the small global counts table), one index range scan on
     (day, previous_active_day < low) counts them: about one index entry per counted player.
+    `low` must be after NO_EARLIER_DAY (see `_day_range`).
     """
     active = connection.ops.quote_name(PlayerActiveDay._meta.db_table)
     counts = connection.ops.quote_name(EventDayCount._meta.db_table)

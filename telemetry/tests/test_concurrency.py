@@ -108,6 +108,19 @@ def test_concurrent_retries_of_one_batch_store_it_once():
     assert aggregates_from_tables() == aggregates_recounted()
 
 
+def test_concurrent_single_events_with_one_event_id_store_one():
+    player = PlayerFactory()
+    event = _events([0], ["a"], with_ids=True)[0]
+    results = []
+
+    _run_together([(lambda: results.append(services.event_record(player=player, event=event)))] * 4)
+
+    assert sorted(result.duplicate for result in results) == [False, True, True, True]
+    assert len({result.event.pk for result in results}) == 1
+    assert Event.objects.count() == 1
+    assert aggregates_from_tables() == aggregates_recounted()
+
+
 def test_paginator_uses_the_planner_estimate_for_a_big_unfiltered_table(monkeypatch):
     player = PlayerFactory()
     services.events_record_batch(player=player, events=_events(range(5), ["a"]))

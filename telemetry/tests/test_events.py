@@ -498,5 +498,32 @@ def test_events_limit_out_of_range_is_400(player_client, limit):
     assert response.json()["errors"][0]["field"] == "limit"
 
 
+def test_events_list_is_two_queries(player_client, player, django_assert_num_queries):
+    _store_events(player, 3)
+
+    with django_assert_num_queries(2):  # the token's user, the events
+        assert len(player_client.get("/events").json()["events"]) == 3
+
+
+def test_event_writes_are_throttled_per_player(player_client, monkeypatch):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "writes", "2/min")
+    other = client_for(PlayerFactory())
+
+    statuses = [
+        _post(player_client, "/event", {"eventType": "a"}).status_code,
+        _post(player_client, "/events/batch", {"events": [{"eventType": "a"}]}).status_code,
+    ]
+    refused = _post(player_client, "/event", {"eventType": "a"})
+
+    assert statuses == [201, 200]
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "throttled"
+    assert int(refused["Retry-After"]) > 0
+    assert Event.objects.count() == 2
+    assert _post(other, "/event", {"eventType": "a"}).status_code == 201
+
+
 def test_events_needs_a_token(api_client):
     assert api_client.get("/events").status_code == 401

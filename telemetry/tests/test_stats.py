@@ -82,6 +82,8 @@ def test_stats_all_time(api_client, three_players_over_three_days):
         ("from=2025-10-04&to=2025-10-04", 0, 0, []),
         ("from=2025-10-01&to=2025-10-05", 7, 3, [("login", 5), ("level_up", 1), ("purchase", 1)]),
         ("from=&to=", 7, 3, [("login", 5), ("level_up", 1), ("purchase", 1)]),
+        ("from=1900-01-01", 7, 3, [("login", 5), ("level_up", 1), ("purchase", 1)]),
+        ("from=0001-01-01&to=1999-12-31", 0, 0, []),
     ],
 )
 def test_stats_range(api_client, three_players_over_three_days, query, total, players, by_type):
