@@ -20,6 +20,9 @@ graceful_timeout = 30
 keepalive = int(os.environ.get("WEB_KEEPALIVE", 5))
 backlog = int(os.environ.get("WEB_BACKLOG", 2048))
 worker_connections = int(os.environ.get("WEB_WORKER_CONNECTIONS", 1000))
+# /track takes a redirect URL of up to 2048 characters plus campaign parameters; gunicorn's
+# default request-line limit (4094) would answer such a request 414 before Django sees it.
+limit_request_line = 8190
 max_requests = int(os.environ.get("WEB_MAX_REQUESTS", 0))
 max_requests_jitter = 100
 accesslog = None  # the request log comes from RequestIdMiddleware, as JSON with request ids

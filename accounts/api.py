@@ -1,6 +1,6 @@
 from typing import cast
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -35,7 +35,11 @@ class LoginView(ApiView):
     @extend_schema(
         operation_id="login",
         request=LoginRequestSerializer,
-        responses={200: TokenPairResponseSerializer},
+        responses={
+            200: TokenPairResponseSerializer,
+            401: OpenApiResponse(description="Wrong or missing password (`invalid_credentials`)."),
+            403: OpenApiResponse(description="Banned account (`account_banned`)."),
+        },
         tags=["auth"],
         auth=[],
         description=(
@@ -61,7 +65,12 @@ class TokenRefreshView(ApiView):
     @extend_schema(
         operation_id="token_refresh",
         request=TokenRefreshRequestSerializer,
-        responses={200: TokenPairResponseSerializer},
+        responses={
+            200: TokenPairResponseSerializer,
+            401: OpenApiResponse(
+                description="Invalid, expired, revoked or reused refresh token (`token_invalid`)."
+            ),
+        },
         tags=["auth"],
         auth=[],
         description="Rotate a refresh token. A rotated token used again revokes all sessions.",

@@ -342,6 +342,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "gamebackend.openapi.problem_responses",
+    ],
 }
 
 TRACK_REDIRECT_ALLOWED_HOSTS = env_list("TRACK_REDIRECT_ALLOWED_HOSTS", "")

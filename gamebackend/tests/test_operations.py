@@ -239,3 +239,32 @@ def test_a_failing_pool_sample_never_fails_the_request(client, monkeypatch):
     monkeypatch.setattr(metrics.pool_stats_sampler, "_last", 0.0)
 
     assert client.get("/health").status_code == 200
+
+
+# --- OpenAPI: errors are documented as problems -----------------------------------------------
+
+
+def test_schema_documents_the_stack_errors_as_problems(client):
+    schema = client.get("/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+    refresh = schema["paths"]["/token/refresh"]["post"]["responses"]
+    assert set(refresh) == {"200", "400", "401", "413", "415", "429", "503"}
+    for status in ("400", "401", "413", "415", "429", "503"):
+        assert refresh[status]["content"] == {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        }
+    assert schema["components"]["schemas"]["Problem"]["required"] == [
+        "type",
+        "title",
+        "status",
+        "code",
+        "detail",
+    ]
+
+
+def test_health_keeps_its_own_503_body_in_the_schema(client):
+    schema = client.get("/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+    responses = schema["paths"]["/health"]["get"]["responses"]
+    assert set(responses) == {"200", "503"}
+    assert list(responses["503"]["content"]) == ["application/json"]
