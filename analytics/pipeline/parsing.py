@@ -163,49 +163,63 @@ def order_id_member(event_value: pl.Expr, key: str) -> tuple[pl.Expr, pl.Expr]:
     return value, member.is_not_null() & ~simple
 
 
-def with_order_ids(frame: pl.DataFrame, column: str, name: str = "order_id") -> pl.DataFrame:
-    """`frame` with the order id of its Event Value `column` (step 1) in `name`.
+_WS = r"[ \t\n\r]*"
+_JSON_STRING = r'"[^"\\\x00-\x1f]*"'
+_JSON_SCALAR = (
+    f"(?:{_JSON_STRING}|-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null)"
+)
+# A flat JSON object (no escapes) whose first member is af_order_id with a non-empty string:
+# the common shape, decided by one regular expression without a JSON parser.
+PLAIN_ORDER_DOCUMENT = (
+    f'^\\{{{_WS}"af_order_id"{_WS}:{_WS}"([^"\\\\\\x00-\\x1f]+)"{_WS}'
+    f"(?:,{_WS}{_JSON_STRING}{_WS}:{_WS}{_JSON_SCALAR}{_WS})*\\}}$"
+)
 
-    ``af_order_id`` is read for every row, ``af_receipt_id`` only where the order id is missing
-    and the text mentions it; the rare documents the fast path cannot decide are parsed with a
-    JSON parser, once per distinct text.
+
+def order_ids(event_values: pl.Series) -> pl.Series:
+    """The order id of each Event Value (step 1): ``af_order_id``, else ``af_receipt_id``.
+
+    Three tiers, each on what the previous one left undecided: the plain document regex, then
+    the member analysis of `order_id_member` (``af_receipt_id`` only where the order id is
+    missing and the text mentions it), then a JSON parser once per distinct remaining text.
     """
-    text = pl.col(column).fill_null("")
-    order, unsure = order_id_member(text, "af_order_id")
-    # Lazy, so that the members' shared sub-expressions are computed once.
-    frame = (
-        frame.lazy()
-        .with_row_index("_row")
-        .with_columns(order.alias(name), unsure.alias("_unsure"))
-        .collect()
-    )
-    needs_receipt = (
-        pl.col(name).is_null()
-        & ~pl.col("_unsure")
-        & text.str.contains("af_receipt_id", literal=True)
-    )
-    receipt, receipt_unsure = order_id_member(text, "af_receipt_id")
-    receipts = (
-        frame.lazy()
-        .filter(needs_receipt)
-        .select("_row", receipt.alias(name), receipt_unsure.alias("_unsure"))
-        .collect()
-    )
-    if receipts.height:
-        frame = frame.update(receipts, on="_row")
-    unsure_texts = frame.filter("_unsure").get_column(column).fill_null("")
-    if unsure_texts.len():
-        decided = order_ids_by_json(unsure_texts)
-        frame = (
-            frame.join(
-                decided, left_on=column, right_on="event_value", how="left", maintain_order="left"
-            )
-            .with_columns(
-                pl.when("_unsure").then(pl.col("order_id_json")).otherwise(pl.col(name)).alias(name)
-            )
-            .drop("order_id_json")
+    texts = event_values.fill_null("").alias("text")
+    frame = texts.to_frame()
+    plain = frame.select(
+        pl.when(pl.col("text").str.count_matches('"af_order_id"', literal=True) == 1).then(
+            pl.col("text").str.extract(PLAIN_ORDER_DOCUMENT, 1)
         )
-    return frame.drop("_row", "_unsure")
+    ).to_series()
+    undecided = plain.is_null().arg_true()
+    if undecided.len() == 0:
+        return plain.alias("order_id")
+    text = pl.col("text")
+    order, unsure = order_id_member(text, "af_order_id")
+    receipt, receipt_unsure = order_id_member(text, "af_receipt_id")
+    mentions_receipt = text.str.contains("af_receipt_id", literal=True)
+    rest = (
+        frame[undecided]
+        .lazy()
+        .with_columns(order.alias("order"), unsure.alias("unsure"))
+        .with_columns(
+            pl.when(pl.col("order").is_null() & ~pl.col("unsure") & mentions_receipt)
+            .then(pl.struct(receipt.alias("order"), receipt_unsure.alias("unsure")))
+            .otherwise(pl.struct("order", "unsure"))
+            .alias("decided")
+        )
+        .select("text", pl.col("decided").struct.unnest())
+        .collect()
+    )
+    unsure_texts = rest.filter("unsure").get_column("text")
+    if unsure_texts.len():
+        parsed = dict(order_ids_by_json(unsure_texts).iter_rows())
+        by_parser = rest.get_column("text").replace_strict(
+            parsed, default=None, return_dtype=pl.String
+        )
+        rest = rest.with_columns(
+            pl.when("unsure").then(by_parser).otherwise(pl.col("order")).alias("order")
+        )
+    return plain.scatter(undecided, rest.get_column("order")).alias("order_id")
 
 
 class _JsonInteger(str):

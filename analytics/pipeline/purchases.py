@@ -12,7 +12,7 @@ from .parsing import (
     campaign_key,
     decimal_micros,
     media_source_key,
-    with_order_ids,
+    order_ids,
 )
 
 PURCHASE_EVENT = "af_purchase"
@@ -88,28 +88,37 @@ def deduplicate(valid: pl.DataFrame) -> pl.DataFrame:
     return valid.filter(first)
 
 
-def curate_purchases(raw: pl.DataFrame, columns: list[str]) -> CuratedPurchases:
+def curate_purchases(raw: pl.DataFrame | pl.LazyFrame, columns: list[str]) -> CuratedPurchases:
     """Step 1 on the raw AppsFlyer export (all columns as text, with `LINE`)."""
     checked = check_purchases(
         purchase_rows(raw).with_columns(primary_flag(columns).alias("_primary"))
     ).collect()
-    appsflyer_rows = checked.height
-    checked = checked.filter("_primary")
-    rejected = rejected_frame(PURCHASES, checked.filter(pl.col("reason").is_not_null()), columns)
-    valid = checked.filter(pl.col("reason").is_null()).select(
-        LINE,
-        "event_time",
-        pl.col("Customer User ID").fill_null("").alias("user_id"),
-        pl.col("AppsFlyer ID").fill_null("").alias("appsflyer_id"),
-        media_source_key("Media Source").alias("media_source"),
-        campaign_key("Media Source", "Campaign").alias("campaign"),
-        pl.col("Platform").fill_null("").alias("platform"),
-        "revenue_micros",
-        "currency",
-        "revenue_usd_micros",
-        "Event Value",
+    primary = pl.col("_primary")
+    rejected = rejected_frame(
+        PURCHASES, checked.filter(primary & pl.col("reason").is_not_null()), columns
     )
-    valid = with_order_ids(valid, "Event Value").drop("Event Value")
+    valid = (
+        checked.lazy()
+        .filter(primary & pl.col("reason").is_null())
+        .select(
+            LINE,
+            "event_time",
+            pl.col("Customer User ID").fill_null("").alias("user_id"),
+            pl.col("AppsFlyer ID").fill_null("").alias("appsflyer_id"),
+            media_source_key("Media Source").alias("media_source"),
+            campaign_key("Media Source", "Campaign").alias("campaign"),
+            pl.col("Platform").fill_null("").alias("platform"),
+            "revenue_micros",
+            "currency",
+            "revenue_usd_micros",
+            "Event Value",
+        )
+        .collect()
+    )
+    appsflyer_rows = checked.height
+    non_primary = int((~checked.get_column("_primary")).sum())
+    del checked
+    valid = valid.with_columns(order_ids(valid.get_column("Event Value"))).drop("Event Value")
     purchases = deduplicate(valid)
     purchases = purchases.with_row_index("af_pos").with_columns(
         pl.col("af_pos").cast(pl.Int64), pl.col(LINE).cast(pl.Int64).alias("line")
@@ -118,6 +127,6 @@ def curate_purchases(raw: pl.DataFrame, columns: list[str]) -> CuratedPurchases:
         purchases=purchases.drop(LINE),
         rejected=rejected,
         appsflyer_rows=appsflyer_rows,
-        non_primary_dropped=appsflyer_rows - checked.height,
+        non_primary_dropped=non_primary,
         duplicates_removed=valid.height - purchases.height,
     )

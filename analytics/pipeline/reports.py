@@ -128,23 +128,28 @@ def curated_frame(curated: pl.DataFrame) -> pl.DataFrame:
     time_diff_us, confirmed_micros, reversed_micros, net_micros (the last five null/0 when
     unmatched).
     """
-    return curated.select(
-        time_text(pl.col("event_time")).alias("event_time"),
-        "user_id",
-        "appsflyer_id",
-        "media_source",
-        "campaign",
-        "platform",
-        money_text(pl.col("revenue_micros")).alias("revenue"),
-        "currency",
-        money_text(pl.col("revenue_usd_micros")).alias("revenue_usd"),
-        pl.col("order_id").fill_null(""),
-        "match_status",
-        pl.col("transaction_id").fill_null(""),
-        seconds_text(pl.col("time_diff_us")).fill_null("").alias("time_diff_seconds"),
-        money_text(pl.col("confirmed_micros").fill_null(0)).alias("confirmed_usd"),
-        money_text(pl.col("reversed_micros").fill_null(0)).alias("reversed_usd"),
-        money_text(pl.col("net_micros").fill_null(0)).alias("net_usd"),
+    # Lazy, so that each rounded figure is computed once for its several uses.
+    return (
+        curated.lazy()
+        .select(
+            time_text(pl.col("event_time")).alias("event_time"),
+            "user_id",
+            "appsflyer_id",
+            "media_source",
+            "campaign",
+            "platform",
+            money_text(pl.col("revenue_micros")).alias("revenue"),
+            "currency",
+            money_text(pl.col("revenue_usd_micros")).alias("revenue_usd"),
+            pl.col("order_id").fill_null(""),
+            "match_status",
+            pl.col("transaction_id").fill_null(""),
+            seconds_text(pl.col("time_diff_us")).fill_null("").alias("time_diff_seconds"),
+            money_text(pl.col("confirmed_micros").fill_null(0)).alias("confirmed_usd"),
+            money_text(pl.col("reversed_micros").fill_null(0)).alias("reversed_usd"),
+            money_text(pl.col("net_micros").fill_null(0)).alias("net_usd"),
+        )
+        .collect()
     )
 
 

@@ -12,7 +12,7 @@ from decimal import ROUND_CEILING, Decimal
 import polars as pl
 
 from .gateway import CHARGEBACK_REVERSAL, PURCHASE
-from .inputs import COSTS, LINE, SESSIONS, rejected_frame
+from .inputs import COSTS, LINE, REJECTED_SCHEMA, SESSIONS, rejected_frame
 from .parsing import (
     MICROS_PER_UNIT,
     calendar_date,
@@ -318,23 +318,43 @@ class ActivePlayers:
 
 
 def active_players(sessions: pl.LazyFrame, columns: list[str]) -> ActivePlayers:
-    """Distinct players per day and attribution, and per day."""
-    checked = check_sessions(sessions).collect()
-    valid = checked.filter(pl.col("reason").is_null()).select(
-        pl.col("_date").alias("date"),
+    """Distinct players per day and attribution, and per day.
+
+    One streaming pass keeps only what the counts need (day, campaign key, user) and the line
+    and reason of invalid rows; their original text is read back by line, only when there are
+    any, so that the largest input is never held whole in memory.
+    """
+    checked = check_sessions(sessions)
+    ok = pl.col("reason").is_null()
+    compact = checked.select(
+        pl.when(ok).then(pl.col("_date")).alias("date"),
         media_source_key("media_source").alias("media_source"),
         campaign_key("media_source", "campaign").alias("campaign"),
         pl.col("_user").alias("user_id"),
+        pl.when(~ok).then(pl.col(LINE)).alias("_bad_line"),
+        "reason",
+    ).collect(engine="streaming")
+    bad = compact.filter(pl.col("_bad_line").is_not_null()).select(
+        pl.col("_bad_line").alias(LINE), "reason"
     )
+    valid = compact.filter(pl.col("date").is_not_null()).drop("_bad_line", "reason")
+    del compact
     by_campaign = valid.group_by(DAY_CAMPAIGN).agg(
         pl.col("user_id").n_unique().cast(pl.Int64).alias("dau")
     )
     by_day = valid.group_by("date").agg(pl.col("user_id").n_unique().cast(pl.Int64).alias("dau"))
-    rejected = checked.filter(pl.col("reason").is_not_null())
+    del valid
+    rejected = pl.DataFrame()
+    if bad.height:
+        rejected = (
+            sessions.join(bad.lazy(), on=LINE, how="inner").collect(engine="streaming").sort(LINE)
+        )
     return ActivePlayers(
         by_campaign=by_campaign.sort(DAY_CAMPAIGN),
         by_day=by_day.sort("date"),
-        rejected=rejected_frame(SESSIONS, rejected, columns),
+        rejected=rejected_frame(SESSIONS, rejected, columns)
+        if bad.height
+        else pl.DataFrame(schema=REJECTED_SCHEMA),
     )
 
 

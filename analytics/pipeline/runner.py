@@ -150,6 +150,13 @@ def run_pipeline(
         columns = {name: input_columns(name, path) for name, path in inputs.items()}
         stage.rows = len(inputs)
 
+    # Sessions first: the largest input, reduced to small aggregates before anything else
+    # is held in memory.
+    with stages.stage("sessions") as stage:
+        with _reading(inputs[SESSIONS]):
+            players = active_players(scan_input(inputs[SESSIONS]), columns[SESSIONS])
+        stage.rows = players.by_campaign.height
+
     with stages.stage("purchases") as stage:
         with _reading(inputs[PURCHASES]):
             curated = curate_purchases(scan_input(inputs[PURCHASES]), columns[PURCHASES])
@@ -189,11 +196,6 @@ def run_pipeline(
     with stages.stage("anomalies") as stage:
         anomaly_entries = [anomaly_entry(a) for a in anomalies(roas, params.report_date, rule)]
         stage.rows = len(anomaly_entries)
-
-    with stages.stage("sessions") as stage:
-        with _reading(inputs[SESSIONS]):
-            players = active_players(scan_input(inputs[SESSIONS]), columns[SESSIONS])
-        stage.rows = players.by_campaign.height
 
     with stages.stage("arpdau") as stage:
         arpdau = arpdau_daily(revenue.attributed, players.by_campaign)

@@ -42,6 +42,7 @@ def test_shows_progress_per_stage_on_a_terminal(pipeline_dirs) -> None:
     lines = out.getvalue().splitlines()
     assert [line.split()[0] for line in lines[:-1]] == [
         "inputs",
+        "sessions",
         "purchases",
         "gateway",
         "reconcile",
@@ -49,11 +50,10 @@ def test_shows_progress_per_stage_on_a_terminal(pipeline_dirs) -> None:
         "revenue",
         "roas",
         "anomalies",
-        "sessions",
         "arpdau",
         "reports",
     ]
-    assert lines[2].split()[1:3] == ["2", "rows"]
+    assert lines[3].split()[1:3] == ["2", "rows"]
 
 
 @pytest.mark.django_db

@@ -20,7 +20,7 @@ from analytics.pipeline.parsing import (
     media_source_key,
     order_id_from_json,
     order_id_member,
-    with_order_ids,
+    order_ids,
 )
 
 
@@ -178,6 +178,12 @@ ORDER_ID_CASES = [
     ('{"af_order_id":"123"}', "123"),
     ('{"af_order_id":"true"}', "true"),
     ('{"af_order_id":"GPA.1"} trailing', None),
+    ('{"af_order_id":"a\x01b"}', None),  # a raw control character: not JSON
+    ('{"af_order_id":"GPA.3","n":-1.5e3,"t":true,"z":null}', "GPA.3"),
+    ('{"af_order_id":"GPA.4","n":01}', None),
+    ('{"af_order_id":"GPA.5",}', None),
+    ('{ "af_order_id" : "GPA.6" , "k" : "v" }', "GPA.6"),
+    ('{"af_order_id":"GPA.7","nested":{"a":1}}', "GPA.7"),
     ('{"af_order_id":"GPA.1"', None),
     ('["af_order_id"]', None),
     ('"GPA.1"', None),
@@ -193,8 +199,7 @@ def test_order_id_by_the_json_parser(text: str, order_id: str | None) -> None:
 
 
 def _vectorised_order_ids(texts: list[str]) -> list[str | None]:
-    frame = pl.DataFrame({"text": texts}, schema={"text": pl.String})
-    return with_order_ids(frame, "text").get_column("order_id").to_list()
+    return order_ids(pl.Series(texts, dtype=pl.String)).to_list()
 
 
 def test_order_id_fast_path_agrees_on_every_case() -> None:

@@ -185,6 +185,7 @@ def test_empty_inputs_give_empty_reports(tmp_path: Path) -> None:
     assert result.report_files == [tmp_path / "reports" / name for name in REPORT_FILES]
     assert [s.name for s in result.stages] == [
         "inputs",
+        "sessions",
         "purchases",
         "gateway",
         "reconcile",
@@ -192,7 +193,6 @@ def test_empty_inputs_give_empty_reports(tmp_path: Path) -> None:
         "revenue",
         "roas",
         "anomalies",
-        "sessions",
         "arpdau",
         "reports",
     ]

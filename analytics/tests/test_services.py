@@ -109,7 +109,7 @@ def test_a_run_stores_every_report_row_and_its_outcome(pipeline_dirs) -> None:
         "anomalies": 0,
         "arpdau_rows": 1,
     }
-    assert [stage["name"] for stage in run.stages][:3] == ["inputs", "purchases", "gateway"]
+    assert [stage["name"] for stage in run.stages][:3] == ["inputs", "sessions", "purchases"]
     purchases = data_dir / "purchases_raw.csv"
     assert run.inputs[0] == {
         "name": "purchases_raw",
