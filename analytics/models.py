@@ -7,7 +7,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-MONEY = {"max_digits": 20, "decimal_places": 6}
+
+def money_field() -> models.DecimalField:
+    """USD amounts exactly as the pipeline computes them (micro-units)."""
+    return models.DecimalField(max_digits=20, decimal_places=6)
 
 
 class PipelineRun(models.Model):
@@ -72,10 +75,10 @@ class RoasDaily(models.Model):
     date = models.DateField()
     media_source = models.TextField()
     campaign = models.TextField(blank=True)
-    cost_usd = models.DecimalField(**MONEY)
-    gross_revenue_usd = models.DecimalField(**MONEY)
-    reversed_usd = models.DecimalField(**MONEY)
-    revenue_usd = models.DecimalField(**MONEY)
+    cost_usd = money_field()
+    gross_revenue_usd = money_field()
+    reversed_usd = money_field()
+    revenue_usd = money_field()
     roas = models.FloatField(null=True, blank=True)
 
     class Meta:
@@ -104,8 +107,8 @@ class RoasAnomaly(models.Model):
     mean = models.FloatField()
     std = models.FloatField(null=True, blank=True)
     z = models.FloatField(null=True, blank=True)
-    cost_usd = models.DecimalField(**MONEY)
-    revenue_usd = models.DecimalField(**MONEY)
+    cost_usd = money_field()
+    revenue_usd = money_field()
 
     class Meta:
         verbose_name = "ROAS anomaly"
@@ -125,7 +128,7 @@ class ArpdauDaily(models.Model):
     date = models.DateField()
     media_source = models.TextField()
     campaign = models.TextField(blank=True)
-    revenue_usd = models.DecimalField(**MONEY)
+    revenue_usd = money_field()
     dau = models.PositiveIntegerField()
     arpdau = models.FloatField(null=True, blank=True)
 
@@ -146,7 +149,7 @@ class ArpdauDaily(models.Model):
 class ArpdauTotal(models.Model):
     run = models.ForeignKey(PipelineRun, on_delete=models.PROTECT, related_name="+")
     date = models.DateField(unique=True)
-    revenue_usd = models.DecimalField(**MONEY)
+    revenue_usd = money_field()
     dau = models.PositiveIntegerField()
     arpdau = models.FloatField(null=True, blank=True)
 
@@ -176,12 +179,12 @@ class ReconciliationSummary(models.Model):
     unmatched_appsflyer = models.PositiveIntegerField()
     unmatched_gateway = models.PositiveIntegerField()
     match_rate = models.FloatField(null=True, blank=True)
-    appsflyer_usd = models.DecimalField(**MONEY)
-    confirmed_usd = models.DecimalField(**MONEY)
-    reversed_usd = models.DecimalField(**MONEY)
-    net_usd = models.DecimalField(**MONEY)
-    unattributed_usd = models.DecimalField(**MONEY)
-    unconfirmed_usd = models.DecimalField(**MONEY)
+    appsflyer_usd = money_field()
+    confirmed_usd = money_field()
+    reversed_usd = money_field()
+    net_usd = money_field()
+    unattributed_usd = money_field()
+    unconfirmed_usd = money_field()
     refunds = models.PositiveIntegerField()
     chargebacks = models.PositiveIntegerField()
     chargeback_reversals = models.PositiveIntegerField()
