@@ -235,7 +235,7 @@ describe("analyst", () => {
     await page.fill("#id_date", yesterday);
     await shot(page, "analyst-01-run-pipeline-form");
     const started = Date.now();
-    await Promise.all([page.waitForURL(/pipelinerun\/$/), page.click("input[type=submit]")]);
+    await Promise.all([page.waitForURL(/pipelinerun\/\d+\/change\/$/), page.click("input[type=submit]")]);
     assert.ok(Date.now() - started < 5_000, "queuing returns at once");
     const message = await page.locator(".messagelist").innerText();
     const runId = message.match(/Pipeline run (\d+) for (\S+) is queued/);

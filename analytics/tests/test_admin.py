@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client
 
 from accounts.tests.factories import StaffFactory
@@ -31,8 +32,9 @@ def test_run_pipeline_view_queues_a_run(
     run = PipelineRun.objects.get()
     assert (run.status, run.source, str(run.date)) == ("queued", "admin", "2024-03-10")
     assert len(callbacks) == 1
-    listing = admin_client_logged_in.get("/admin/analytics/pipelinerun/")
-    assert f"Pipeline run {run.pk} for 2024-03-10 is queued." in listing.content.decode()
+    assert response["Location"] == f"/admin/analytics/pipelinerun/{run.pk}/change/"
+    run_page = admin_client_logged_in.get(response["Location"])
+    assert f"Pipeline run {run.pk} for 2024-03-10 is queued." in run_page.content.decode()
 
 
 def test_run_pipeline_view_reports_busy_and_queues_nothing(admin_client_logged_in) -> None:
@@ -41,6 +43,18 @@ def test_run_pipeline_view_reports_busy_and_queues_nothing(admin_client_logged_i
     assert response.status_code == 200
     assert f"Pipeline run {active.pk} is already queued or running." in response.content.decode()
     assert PipelineRun.objects.count() == 1
+
+
+def test_viewing_runs_is_not_enough_to_queue_one() -> None:
+    viewer = StaffFactory()
+    viewer.user_permissions.add(Permission.objects.get(codename="view_pipelinerun"))
+    client = Client()
+    client.force_login(viewer)
+
+    assert client.get("/admin/analytics/pipelinerun/").status_code == 200
+    assert "Run pipeline" not in client.get("/admin/analytics/pipelinerun/").content.decode()
+    assert client.post("/admin/analytics/pipelinerun/run/", {}).status_code == 403
+    assert PipelineRun.objects.count() == 0
 
 
 def test_staff_without_permission_cannot_queue() -> None:
