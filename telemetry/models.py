@@ -122,9 +122,7 @@ class PlayerEventDayCount(models.Model):
 class PlayerActiveDay(models.Model):
     """A UTC day on which a player has at least one event, with the player's previous such day.
 
-    Distinct players over [from, to] = rows with from <= day <= to and previous_active_day < from:
-    exactly one row per player active in the range (its first active day there) qualifies. The
-    (day, previous_active_day) index turns that into one short index range per day.
+    The per-player truth behind `ActiveDayPairCount`; `/stats` does not read it.
     """
 
     player = models.ForeignKey(
@@ -148,14 +146,39 @@ class PlayerActiveDay(models.Model):
                 name="telemetry_playeractiveday_previous_before_day",
             ),
         ]
-        indexes = [
-            models.Index(
-                fields=["day", "previous_active_day"], name="telemetry_activeday_day_prev"
+
+    def __str__(self) -> str:
+        return f"{self.player_id} active {self.day} (previous {self.previous_active_day})"
+
+
+class ActiveDayPairCount(models.Model):
+    """How many players have an active day `day` whose previous active day is
+    `previous_active_day` (NO_EARLIER_DAY: none), in `EVENT_COUNT_SHARDS` rows by player.
+
+    Distinct players over [from, to] = the sum over day in [from, to] and previous < from:
+    a player active in the range is counted once, at its first active day there. The table has
+    at most (days x days / 2) x shards rows, however many players there are, so the sum stays
+    small and needs no scan of per-player rows.
+    """
+
+    day = models.DateField()
+    previous_active_day = models.DateField()
+    shard = models.PositiveSmallIntegerField()
+    players = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "previous_active_day", "shard"],
+                name="telemetry_activedaypaircount_uniq",
+            ),
+            models.CheckConstraint(
+                condition=Q(players__gte=0), name="telemetry_activedaypaircount_nonnegative"
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.player_id} active {self.day} (previous {self.previous_active_day})"
+        return f"{self.day} after {self.previous_active_day}[{self.shard}] = {self.players}"
 
 
 class Click(models.Model):

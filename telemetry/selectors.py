@@ -5,14 +5,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db import connection
 from django.db.models import QuerySet, Sum
 
 from accounts.models import User
 from telemetry.models import (
+    ActiveDayPairCount,
     Event,
     EventDayCount,
-    PlayerActiveDay,
     PlayerEventDayCount,
 )
 
@@ -88,24 +87,14 @@ def unique_players(*, low: date, high: date) -> int:
     """Distinct players with an event on a UTC day in [low, high], exactly.
 
     A player active in the range has exactly one active day there whose previous active day is
-    before `low`: its first one in the range. So the answer is the number of such rows. For
-    each day that has events (from the small global counts table), one index range scan on
-    (day, previous_active_day < low) counts them: about one index entry per counted player.
-    `low` must be after NO_EARLIER_DAY (see `_day_range`).
+    before `low`: its first one in the range. `ActiveDayPairCount` counts players per (day,
+    previous active day), so the answer is one small sum. `low` must be after NO_EARLIER_DAY
+    (see `_day_range`).
     """
-    active = connection.ops.quote_name(PlayerActiveDay._meta.db_table)
-    counts = connection.ops.quote_name(EventDayCount._meta.db_table)
-    adapt = connection.ops.adapt_datefield_value
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT COALESCE(SUM((SELECT COUNT(*) FROM {active} AS a "  # noqa: S608
-            f"WHERE a.day = d.day AND a.previous_active_day < %s)), 0) "
-            f"FROM (SELECT DISTINCT c.day FROM {counts} AS c "
-            f"WHERE c.day >= %s AND c.day <= %s) AS d",
-            [adapt(low), adapt(low), adapt(high)],
-        )
-        row = cursor.fetchone()
-    return int(row[0]) if row else 0
+    total = ActiveDayPairCount.objects.filter(
+        day__gte=low, day__lte=high, previous_active_day__lt=low
+    ).aggregate(players=Sum("players"))["players"]
+    return int(total or 0)
 
 
 @dataclass(frozen=True)

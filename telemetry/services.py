@@ -25,6 +25,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, models, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
@@ -32,6 +33,7 @@ from telemetry.models import (
     EVENT_COUNT_SHARDS,
     NO_EARLIER_DAY,
     USER_AGENT_MAX_LENGTH,
+    ActiveDayPairCount,
     Click,
     Event,
     EventDayCount,
@@ -167,21 +169,21 @@ def _events_store_portable(
             params,
         )
         new_days = [_as_date(row[0]) for row in cursor.fetchall()]
-    if new_days:
-        _active_days_renumber(player_pk=player_pk, first_new=min(new_days))
     _counts_add(
-        table=PlayerEventDayCount._meta.db_table,
+        model=PlayerEventDayCount,
         key_columns=("player_id", "day", "event_type"),
         rows=[((player_pk, day, event_type), n) for (day, event_type), n in counts.items()],
     )
     _counts_add(
-        table=EventDayCount._meta.db_table,
+        model=EventDayCount,
         key_columns=("day", "event_type", "shard"),
         rows=[
             ((day, event_type, player_pk % EVENT_COUNT_SHARDS), n)
             for (day, event_type), n in counts.items()
         ],
     )
+    if new_days:
+        _active_days_renumber(player_pk=player_pk, new_days=new_days)
     return ids
 
 
@@ -191,8 +193,8 @@ def _events_store_postgresql(
     """The ingestion hot path: one statement inserts the events (skipping eventIds already
     stored, via the unique index) and adds exactly the inserted rows to the three aggregates.
 
-    Round trips are what a busy machine makes expensive, so this is one, plus a renumbering of
-    active days on the player's first event of a new day.
+    Round trips are what a busy machine makes expensive, so this is one, plus the active-day
+    bookkeeping on the player's first event of a new day.
     """
     dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
     with connection.cursor() as cursor:
@@ -231,7 +233,7 @@ def _events_store_postgresql(
                 RETURNING day
             )
             SELECT (SELECT array_agg(id ORDER BY id) FROM inserted),
-                   (SELECT min(day) FROM new_days)
+                   (SELECT array_agg(day) FROM new_days)
             """,  # noqa: S608 - table names come from the models
             {
                 "player": player_pk,
@@ -244,9 +246,9 @@ def _events_store_postgresql(
                 "no_earlier_day": NO_EARLIER_DAY,
             },
         )
-        ids, first_new_day = cursor.fetchone()
-    if first_new_day is not None:
-        _active_days_renumber(player_pk=player_pk, first_new=first_new_day)
+        ids, new_days = cursor.fetchone()
+    if new_days:
+        _active_days_renumber(player_pk=player_pk, new_days=new_days)
     return list(ids or [])
 
 
@@ -260,16 +262,19 @@ def _db_day(day: date) -> Any:
 
 def _counts_add(
     *,
-    table: str,
+    model: type[models.Model],
     key_columns: tuple[str, ...],
     rows: list[tuple[tuple[Any, ...], int]],
+    value_column: str = "event_count",
 ) -> None:
-    """`event_count += n` per key, inserting missing keys, in key order (see the lock order)."""
+    """`value += n` per key, inserting missing keys, in key order (see the lock order)."""
+    rows = sorted(row for row in rows if row[1])
     if not rows:
         return
-    rows = sorted(rows)
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(column) for column in (*key_columns, "event_count"))
+    table = _table(model)
+    value = quote(value_column)
+    columns = ", ".join(quote(column) for column in (*key_columns, value_column))
     placeholders = ", ".join(["(" + ", ".join(["%s"] * (len(key_columns) + 1)) + ")"] * len(rows))
     params: list[Any] = []
     for key, n in rows:
@@ -278,33 +283,60 @@ def _counts_add(
     target = ", ".join(quote(column) for column in key_columns)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {quote(table)} ({columns}) VALUES {placeholders} "  # noqa: S608
-            f"ON CONFLICT ({target}) DO UPDATE SET "
-            f"event_count = {quote(table)}.event_count + excluded.event_count",
+            f"INSERT INTO {table} ({columns}) VALUES {placeholders} "  # noqa: S608
+            f"ON CONFLICT ({target}) DO UPDATE SET {value} = {table}.{value} + excluded.{value}",
             params,
         )
 
 
-def _active_days_renumber(*, player_pk: int, first_new: date) -> None:
-    """Make every `previous_active_day` of the player exact again after new active days.
+def _active_days_renumber(*, player_pk: int, new_days: Sequence[date]) -> None:
+    """Set the true previous active day of the player's new days and of the days after them,
+    and move the players of `ActiveDayPairCount` accordingly.
 
-    New days are inserted with no previous day; this renumbers the player's rows from the first
-    new day on with LAG over their days. Usually that is just the new row: events arrive in time
-    order, so a new day is most often the player's latest.
+    New days were inserted with NO_EARLIER_DAY as a placeholder. Events mostly arrive in time
+    order, so usually this reads two rows (the new day and the one before) and changes one.
     """
     table = _table(PlayerActiveDay)
-    first = _db_day(first_new)
+    first_new = min(new_days)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET previous_active_day = renumbered.previous "  # noqa: S608
-            f"FROM (SELECT d.id, LAG(d.day, 1, %s) OVER (ORDER BY d.day) AS previous "
-            f"FROM {table} AS d WHERE d.player_id = %s AND d.day >= COALESCE("
-            f"(SELECT MAX(e.day) FROM {table} AS e WHERE e.player_id = %s AND e.day < %s), %s)"
-            f") AS renumbered "
-            f"WHERE {table}.id = renumbered.id AND {table}.day >= %s "
-            f"AND {table}.previous_active_day <> renumbered.previous",
-            [_db_day(NO_EARLIER_DAY), player_pk, player_pk, first, first, first],
+            f"SELECT id, day, previous_active_day FROM {table} "  # noqa: S608
+            f"WHERE player_id = %s AND day >= COALESCE("
+            f"(SELECT MAX(day) FROM {table} WHERE player_id = %s AND day < %s), %s) "
+            f"ORDER BY day",
+            [player_pk, player_pk, _db_day(first_new), _db_day(first_new)],
         )
+        rows = [(pk, _as_date(day), _as_date(stored)) for pk, day, stored in cursor.fetchall()]
+    fresh = set(new_days)
+    changed: list[PlayerActiveDay] = []
+    pairs: Counter[tuple[date, date]] = Counter()
+    previous = NO_EARLIER_DAY
+    for pk, day, stored in rows:
+        if day >= first_new:
+            if day in fresh:
+                pairs[(day, previous)] += 1
+            elif stored != previous:
+                pairs[(day, stored)] -= 1
+                pairs[(day, previous)] += 1
+            if stored != previous:
+                changed.append(PlayerActiveDay(pk=pk, previous_active_day=previous))
+        previous = day
+    if changed:
+        PlayerActiveDay.objects.bulk_update(changed, ["previous_active_day"])
+    shard = player_pk % EVENT_COUNT_SHARDS
+    _counts_add(
+        model=ActiveDayPairCount,
+        key_columns=("day", "previous_active_day", "shard"),
+        rows=[((day, before, shard), n) for (day, before), n in pairs.items() if n > 0],
+        value_column="players",
+    )
+    # A day that arrived out of order moves the next day's player to another pair. (An upsert
+    # cannot subtract: the CHECK on its would-be inserted row fails first.)
+    for (day, before), n in sorted(pairs.items()):
+        if n < 0:
+            ActiveDayPairCount.objects.filter(
+                day=day, previous_active_day=before, shard=shard
+            ).update(players=F("players") + n)
 
 
 def _as_date(value: object) -> date:

@@ -23,6 +23,7 @@ import http.client
 import json
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -149,6 +150,13 @@ def events_load(url: str, *, events: int, days: int, first_day: date) -> dict[st
             ) AS active
             """
         )
+        conn.execute(
+            """
+            INSERT INTO telemetry_activedaypaircount (day, previous_active_day, shard, players)
+            SELECT day, previous_active_day, player_id % 16, count(*)
+            FROM telemetry_playeractiveday GROUP BY 1, 2, 3
+            """
+        )
         timings["fill_aggregates_s"] = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -157,6 +165,7 @@ def events_load(url: str, *, events: int, days: int, first_day: date) -> dict[st
             "telemetry_eventdaycount",
             "telemetry_playereventdaycount",
             "telemetry_playeractiveday",
+            "telemetry_activedaypaircount",
             "accounts_user",
         ):
             conn.execute(f"VACUUM ANALYZE {table}")
@@ -176,8 +185,36 @@ def aggregates_check(url: str) -> dict[str, object]:
             0
         ]
         first_days = conn.execute(
-            "SELECT count(*) FROM telemetry_playeractiveday "
+            "SELECT sum(players) FROM telemetry_activedaypaircount "
             "WHERE previous_active_day = '1970-01-01'"
+        ).fetchone()[0]
+        pair_mismatches = conn.execute(
+            """
+            SELECT count(*) FROM (
+                SELECT day, previous_active_day, count(*) AS n
+                FROM telemetry_playeractiveday GROUP BY 1, 2
+            ) AS raw
+            FULL JOIN (
+                SELECT day, previous_active_day, sum(players) AS n
+                FROM telemetry_activedaypaircount GROUP BY 1, 2 HAVING sum(players) > 0
+            ) AS agg USING (day, previous_active_day)
+            WHERE raw.n IS DISTINCT FROM agg.n
+            """
+        ).fetchone()[0]
+        active_day_mismatches = conn.execute(
+            """
+            SELECT count(*) FROM (
+                SELECT player_id, day,
+                       COALESCE(lag(day) OVER (PARTITION BY player_id ORDER BY day),
+                                '1970-01-01') AS previous_active_day
+                FROM (
+                    SELECT DISTINCT player_id, (timestamp AT TIME ZONE 'UTC')::date AS day
+                    FROM telemetry_event
+                ) AS active
+            ) AS raw
+            FULL JOIN telemetry_playeractiveday AS stored USING (player_id, day)
+            WHERE raw.previous_active_day IS DISTINCT FROM stored.previous_active_day
+            """
         ).fetchone()[0]
         per_day_mismatches = conn.execute(
             """
@@ -197,13 +234,17 @@ def aggregates_check(url: str) -> dict[str, object]:
         "global_counts_sum": int(counted or 0),
         "player_counts_sum": int(mine or 0),
         "distinct_players": int(players),
-        "players_first_days": int(first_days),
+        "players_first_days": int(first_days or 0),
         "per_day_type_mismatches": int(per_day_mismatches),
+        "active_day_mismatches": int(active_day_mismatches),
+        "day_pair_mismatches": int(pair_mismatches),
     }
     result["consistent"] = (
         result["events"] == result["global_counts_sum"] == result["player_counts_sum"]
         and result["distinct_players"] == result["players_first_days"]
         and result["per_day_type_mismatches"] == 0
+        and result["active_day_mismatches"] == 0
+        and result["day_pair_mismatches"] == 0
     )
     return result
 
@@ -293,6 +334,8 @@ def section_write(text: str) -> None:
 
 
 def main() -> None:
+    # A terminated run still stops its gunicorn (the `running` block's finally).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=5_000_000)
     parser.add_argument("--players", type=int, default=100_000)

@@ -7,6 +7,7 @@ from django.db.models import Sum
 
 from telemetry.models import (
     NO_EARLIER_DAY,
+    ActiveDayPairCount,
     Click,
     Event,
     EventDayCount,
@@ -22,6 +23,7 @@ def written_rows() -> dict[str, int]:
         "event_day_counts": EventDayCount.objects.count(),
         "player_event_day_counts": PlayerEventDayCount.objects.count(),
         "active_days": PlayerActiveDay.objects.count(),
+        "active_day_pairs": ActiveDayPairCount.objects.count(),
         "clicks": Click.objects.count(),
         "attributions": PlayerAttribution.objects.count(),
     }
@@ -32,6 +34,7 @@ NOTHING_WRITTEN = {
     "event_day_counts": 0,
     "player_event_day_counts": 0,
     "active_days": 0,
+    "active_day_pairs": 0,
     "clicks": 0,
     "attributions": 0,
 }
@@ -54,7 +57,19 @@ def aggregates_from_tables() -> dict[str, object]:
             "player_id", "day", "previous_active_day"
         )
     }
-    return {"global": global_counts, "player": player_counts, "active_days": active_days}
+    active_day_pairs = {
+        (row["day"], row["previous_active_day"]): row["n"]
+        for row in ActiveDayPairCount.objects.values("day", "previous_active_day").annotate(
+            n=Sum("players")
+        )
+        if row["n"]
+    }
+    return {
+        "global": global_counts,
+        "player": player_counts,
+        "active_days": active_days,
+        "active_day_pairs": active_day_pairs,
+    }
 
 
 def aggregates_recounted() -> dict[str, object]:
@@ -79,6 +94,9 @@ def aggregates_recounted() -> dict[str, object]:
         "global": dict(global_counts),
         "player": dict(player_counts),
         "active_days": active_days,
+        "active_day_pairs": dict(
+            Counter((day, previous) for (_player, day), previous in active_days.items())
+        ),
     }
 
 
