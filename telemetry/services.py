@@ -4,11 +4,13 @@ Every event write updates, in the same transaction as the event rows:
 
 - `EventDayCount` (day, type, shard) += n: global totals and byType of `/stats`;
 - `PlayerEventDayCount` (player, day, type) += n: the caller's `mine`;
-- `PlayerActiveDay` (player, day, previous active day): exact distinct players over any range.
+- `PlayerActiveDay` (player, day, previous active day) and `ActiveDayPairCount` (day, previous
+  active day, shard) += n: exact distinct players over any range.
 
 Lock order, the same in every transaction, so concurrent batches cannot deadlock: the player's
 advisory lock (PostgreSQL; SQLite serializes writers at BEGIN) → the player's own rows → the
-global counter rows in (day, event type) order. Global rows are sharded by player, so batches of
+global `EventDayCount` rows in (day, event type) order → the global `ActiveDayPairCount` rows in
+(day, previous day) order. Global rows are sharded by player, so batches of
 different players seldom wait for each other; a wait lasts only until the other commits.
 """
 
