@@ -326,16 +326,27 @@ def _active_days_renumber(*, player_pk: int, new_days: Sequence[date]) -> None:
     if changed:
         PlayerActiveDay.objects.bulk_update(changed, ["previous_active_day"])
     shard = player_pk % EVENT_COUNT_SHARDS
-    _counts_add(
-        model=ActiveDayPairCount,
-        key_columns=("day", "previous_active_day", "shard"),
-        rows=[((day, before, shard), n) for (day, before), n in pairs.items() if n > 0],
-        value_column="players",
-    )
-    # A day that arrived out of order moves the next day's player to another pair. (An upsert
-    # cannot subtract: the CHECK on its would-be inserted row fails first.)
-    for (day, before), n in sorted(pairs.items()):
-        if n < 0:
+    deltas = sorted(((day, before, shard), n) for (day, before), n in pairs.items() if n)
+    if all(n > 0 for _key, n in deltas):
+        _counts_add(
+            model=ActiveDayPairCount,
+            key_columns=("day", "previous_active_day", "shard"),
+            rows=deltas,
+            value_column="players",
+        )
+        return
+    # A day that arrived out of order moves the next day's player to another pair. An upsert
+    # cannot subtract (the CHECK on its would-be inserted row fails first), so one statement
+    # per pair, still in key order.
+    for (day, before, _shard), n in deltas:
+        if n > 0:
+            _counts_add(
+                model=ActiveDayPairCount,
+                key_columns=("day", "previous_active_day", "shard"),
+                rows=[((day, before, shard), n)],
+                value_column="players",
+            )
+        else:
             ActiveDayPairCount.objects.filter(
                 day=day, previous_active_day=before, shard=shard
             ).update(players=F("players") + n)

@@ -91,6 +91,30 @@ def test_concurrent_batches_of_one_player_with_interleaved_days_keep_active_days
     assert unique_players(low=low, high=high) == unique_players_recounted(low, high) == 1
 
 
+def test_out_of_order_days_of_players_sharing_counter_rows_do_not_deadlock():
+    # Players in one shard share ActiveDayPairCount rows; days arriving before later ones move
+    # players between pairs (+1 on one row, -1 on another) in both directions.
+    players = [PlayerFactory() for _ in range(40)]
+    shard_of = {player: player.pk % 16 for player in players}
+    same_shard = [p for p in players if shard_of[p] == shard_of[players[0]]][:2]
+    assert len(same_shard) == 2
+    for player in same_shard:
+        services.events_record_batch(player=player, events=_events([0, 4, 8], ["a"]))
+    jobs = [
+        (
+            lambda p=player, days=days: services.events_record_batch(
+                player=p, events=_events(days, ["a"])
+            )
+        )
+        for player, schedule in zip(same_shard, ([[2], [6]], [[6], [2]]), strict=True)
+        for days in schedule
+    ]
+
+    _run_together(jobs)
+
+    assert aggregates_from_tables() == aggregates_recounted()
+
+
 def test_concurrent_retries_of_one_batch_store_it_once():
     player = PlayerFactory()
     batch = _events(range(3), ["a", "b"], with_ids=True)
