@@ -350,7 +350,7 @@ def main() -> None:
         help="Keep the database a previous run loaded (for trying changes; figures not recorded).",
     )
     args = parser.parse_args()
-    command = "  ".join(["python", "bench/telemetry/run.py", *sys.argv[1:]]).replace("  ", " ")
+    command = " ".join([".venv/bin/python", "bench/telemetry/run.py", *sys.argv[1:]])
     OUT_DIR.mkdir(parents=True, exist_ok=True)
 
     admin_url = postgres_url()
