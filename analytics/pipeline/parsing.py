@@ -31,6 +31,8 @@ _CLOCK = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?"
 _ZONE = r"(?:Z|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])"
 APPSFLYER_TIME_PATTERN = f"^{_DATE}[T ]{_CLOCK}$"
 ISO_TIME_PATTERN = f"^{_DATE}[T ]{_CLOCK}{_ZONE}?$"
+# An ISO time already in UTC (``Z`` or no zone): its day is its first ten characters.
+UTC_TIME_PATTERN = f"^{_DATE}[T ]{_CLOCK}Z?$"
 DATE_PATTERN = f"^{_DATE}$"
 
 ORGANIC = "organic"
@@ -65,6 +67,11 @@ def _clock_datetime(text: pl.Expr, day: pl.Expr) -> pl.Expr:
 def _calendar_date(text: pl.Expr) -> pl.Expr:
     # strptime rejects impossible days (2023-02-29, 2024-04-31) by returning null.
     return text.str.slice(0, 10).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+
+
+def date_prefix(text: pl.Expr) -> pl.Expr:
+    """The calendar date of the first ten characters of an already validated text."""
+    return _calendar_date(text)
 
 
 def appsflyer_time(column: str | pl.Expr) -> pl.Expr:

@@ -15,8 +15,10 @@ from .gateway import CHARGEBACK_REVERSAL, PURCHASE
 from .inputs import COSTS, LINE, REJECTED_SCHEMA, SESSIONS, rejected_frame
 from .parsing import (
     MICROS_PER_UNIT,
+    UTC_TIME_PATTERN,
     calendar_date,
     campaign_key,
+    date_prefix,
     decimal_micros,
     iso_day,
     media_source_key,
@@ -317,13 +319,111 @@ class ActivePlayers:
     rejected: pl.DataFrame
 
 
+_USER_KEY = "_user_key"
+_KEYED = [*DAY_CAMPAIGN, _USER_KEY]
+
+
+def _user_key(user: pl.Expr) -> pl.Expr:
+    """A 64-bit hash of the user id: distinct counts on it are exact as long as no two distinct
+    user ids share a key, which `active_players` verifies on every run."""
+    return user.hash(seed=0x5EED).alias(_USER_KEY)
+
+
+def _count_players(keyed: pl.LazyFrame) -> list[pl.LazyFrame]:
+    return [
+        keyed.group_by(DAY_CAMPAIGN).agg(pl.col(_USER_KEY).n_unique().cast(pl.Int64).alias("dau")),
+        keyed.group_by("date").agg(pl.col(_USER_KEY).n_unique().cast(pl.Int64).alias("dau")),
+    ]
+
+
+def _add_new_players(
+    counts: pl.DataFrame, keys: list[str], known: pl.DataFrame, extra: pl.DataFrame
+) -> pl.DataFrame:
+    """`counts` (per `keys`) plus the (keys, user) pairs of `extra` that are not in `known`."""
+    pairs = [*keys, _USER_KEY]
+    new = (
+        extra.select(pairs)
+        .unique()
+        .join(known.select(pairs).unique(), on=pairs, how="anti", nulls_equal=True)
+        .group_by(keys)
+        .agg(pl.len().cast(pl.Int64).alias("new"))
+    )
+    return (
+        counts.join(new, on=keys, how="full", coalesce=True)
+        .with_columns((pl.col("dau").fill_null(0) + pl.col("new").fill_null(0)).alias("dau"))
+        .drop("new")
+    )
+
+
 def active_players(sessions: pl.LazyFrame, columns: list[str]) -> ActivePlayers:
     """Distinct players per day and attribution, and per day.
 
-    One streaming pass keeps only what the counts need (day, campaign key, user) and the line
-    and reason of invalid rows; their original text is read back by line, only when there are
-    any, so that the largest input is never held whole in memory.
+    One streaming pass counts the sessions whose start has no UTC offset (the common shape),
+    whose day is its first ten characters, with users as 64-bit keys; it also returns the
+    lines of every other row and the number of distinct user ids and of distinct keys. When
+    those two differ (a hash collision) everything is recounted on the user ids themselves.
+    The few other rows are read back in full by line: with an offset their day comes from the
+    full ISO parser and their players are added to the counts exactly (only players not
+    already counted under the same day and attribution); otherwise they are rejected. The
+    largest input is never held whole in memory.
     """
+    user = pl.col("user_id").fill_null("")
+    start = pl.col("session_start").fill_null("")
+    fast_day = pl.when(start.str.contains(UTC_TIME_PATTERN)).then(date_prefix(start))
+    keyed = sessions.with_columns(
+        fast_day.alias("_date"),
+        media_source_key("media_source").alias("_media_source"),
+        campaign_key("media_source", "campaign").alias("_campaign"),
+        (user == "").alias("_no_user"),
+        _user_key(user),
+        user.alias("_user"),
+    ).cache()  # one scan for the four results below
+    counted = keyed.filter(pl.col("_date").is_not_null() & ~pl.col("_no_user")).select(
+        pl.col("_date").alias("date"),
+        pl.col("_media_source").alias("media_source"),
+        pl.col("_campaign").alias("campaign"),
+        _USER_KEY,
+    )
+    by_campaign, by_day, distinct, other = pl.collect_all(
+        [
+            *_count_players(counted),
+            keyed.filter(~pl.col("_no_user")).select(
+                pl.col("_user").n_unique().alias("users"),
+                pl.col(_USER_KEY).n_unique().alias("keys"),
+            ),
+            # Every column of the other rows, for the full parser or the rejected rows.
+            keyed.filter(pl.col("_date").is_null() | pl.col("_no_user")).select(LINE, *columns),
+        ],
+        engine="streaming",
+    )
+    if distinct.item(0, "users") != distinct.item(0, "keys"):
+        return exact_active_players(sessions, columns)
+
+    rejected = pl.DataFrame(schema=REJECTED_SCHEMA)
+    if other.height:
+        checked = check_sessions(other.sort(LINE).lazy()).collect()
+        rejected = rejected_frame(SESSIONS, checked.filter(pl.col("reason").is_not_null()), columns)
+        extra = checked.filter(pl.col("reason").is_null()).select(
+            pl.col("_date").alias("date"),
+            media_source_key("media_source").alias("media_source"),
+            campaign_key("media_source", "campaign").alias("campaign"),
+            _user_key(pl.col("_user")),
+        )
+        if extra.height:
+            known = counted.filter(
+                pl.col(_USER_KEY).is_in(extra.get_column(_USER_KEY).unique().implode())
+            ).collect(engine="streaming")
+            by_campaign = _add_new_players(by_campaign, DAY_CAMPAIGN, known, extra)
+            by_day = _add_new_players(by_day, ["date"], known, extra)
+    return ActivePlayers(
+        by_campaign=by_campaign.sort(DAY_CAMPAIGN),
+        by_day=by_day.sort("date"),
+        rejected=rejected,
+    )
+
+
+def exact_active_players(sessions: pl.LazyFrame, columns: list[str]) -> ActivePlayers:
+    """`active_players` counting the user ids as text, every start through the full parser."""
     checked = check_sessions(sessions)
     ok = pl.col("reason").is_null()
     compact = checked.select(
