@@ -60,15 +60,12 @@ def round_half_even_div(value: pl.Expr, unit: int) -> pl.Expr:
 
 
 def fixed_point_text(units: pl.Expr, decimals: int) -> pl.Expr:
-    """An integer count of 10**-decimals as text with exactly `decimals` decimals."""
-    scale = 10**decimals
-    magnitude = units.abs()
-    text = (
-        (magnitude // scale).cast(pl.String)
-        + "."
-        + (magnitude % scale).cast(pl.String).str.zfill(decimals)
-    )
-    return pl.when(units < 0).then("-" + text).otherwise(text)
+    """An integer count of 10**-decimals as text with exactly `decimals` decimals.
+
+    Through an exact decimal: the integer cast to a decimal of that scale and divided by the
+    scale keeps the scale, and polars writes decimals with all their digits.
+    """
+    return (units.cast(pl.Decimal(38, decimals)) / 10**decimals).cast(pl.String)
 
 
 def money_text(micros: pl.Expr) -> pl.Expr:

@@ -270,31 +270,41 @@ def curated_rows_frame(
     matches: pl.DataFrame,
     per_purchase: pl.DataFrame,
 ) -> pl.DataFrame:
-    """Every deduplicated purchase in file order with its match and its gateway money."""
-    return (
-        purchases.join(matches, on="af_pos", how="left")
-        .join(
-            gateway_purchases.select(
-                "gw_idx",
-                "transaction_id",
-                pl.col("event_time").alias("gateway_time"),
-                pl.col("amount_usd_micros").alias("confirmed_micros"),
-            ),
-            on="gw_idx",
-            how="left",
-        )
-        .join(
-            per_purchase.select("gw_idx", "reversed_micros", "net_micros"),
-            on="gw_idx",
-            how="left",
+    """Every deduplicated purchase in file order with its match and its gateway money.
+
+    `af_pos` and `gw_idx` are the row positions of `purchases` and `gateway_purchases`, so the
+    match of each purchase is scattered to its position and the gateway values are gathered by
+    position (null where unmatched) instead of joined.
+    """
+    af_pos = matches.get_column("af_pos")
+    matched_gw = pl.repeat(None, purchases.height, dtype=pl.Int64, eager=True).scatter(
+        af_pos, matches.get_column("gw_idx")
+    )
+    status = pl.repeat(UNMATCHED, purchases.height, dtype=pl.String, eager=True).scatter(
+        af_pos, matches.get_column("match_status")
+    )
+    money = (
+        gateway_purchases.select(
+            "transaction_id",
+            pl.col("event_time").alias("gateway_time"),
+            pl.col("amount_usd_micros").alias("confirmed_micros"),
         )
         .with_columns(
-            pl.col("match_status").fill_null(UNMATCHED),
-            (pl.col("gateway_time") - pl.col("event_time"))
-            .dt.total_microseconds()
-            .alias("time_diff_us"),
+            *(
+                pl.zeros(gateway_purchases.height, pl.Int64, eager=True)
+                .scatter(per_purchase.get_column("gw_idx"), per_purchase.get_column(column))
+                .alias(column)
+                for column in ("reversed_micros", "net_micros")
+            ),
         )
-        .sort("af_pos")
+        .select(pl.all().gather(matched_gw))
+    )
+    return purchases.hstack(
+        [matched_gw.alias("gw_idx"), status.alias("match_status"), *money.get_columns()]
+    ).with_columns(
+        (pl.col("gateway_time") - pl.col("event_time"))
+        .dt.total_microseconds()
+        .alias("time_diff_us")
     )
 
 
