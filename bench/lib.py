@@ -91,10 +91,13 @@ def migrate(env: dict[str, str]) -> None:
     manage(env, "createcachetable")
 
 
-def players_create(env: dict[str, str], prefix: str, count: int, out: Path) -> list[str]:
+def players_create(
+    env: dict[str, str], prefix: str, count: int, out: Path, *, staff: bool = False
+) -> list[str]:
     """Bulk-create `count` players named `<prefix>_<n>` and write one access token per line."""
     subprocess.run(
-        [PY, str(ROOT / "bench" / "players.py"), prefix, str(count), str(out)],
+        [PY, str(ROOT / "bench" / "players.py"), prefix, str(count), str(out)]
+        + (["staff"] if staff else []),
         cwd=ROOT,
         env=env,
         check=True,

@@ -1,6 +1,7 @@
 """Bulk-create benchmark players and write one access token per line.
 
 Usage (with the benchmark's environment): python bench/players.py <prefix> <count> <out file>
+[staff]   ("staff" makes them staff members, for /run-pipeline)
 Players get unusable passwords (bare login works); tokens are the same HS256 access tokens
 /login issues, minted without a request so 10,000 take about a second.
 """
@@ -19,11 +20,11 @@ from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 from accounts.models import User  # noqa: E402
 
 
-def main(prefix: str, count: int, out: Path) -> None:
+def main(prefix: str, count: int, out: Path, staff: bool = False) -> None:
     unusable = make_password(None)
     names = [f"{prefix}_{n}" for n in range(count)]
     User.objects.bulk_create(
-        [User(username=name, password=unusable) for name in names],
+        [User(username=name, password=unusable, is_staff=staff) for name in names],
         batch_size=2000,
         ignore_conflicts=True,
     )
@@ -33,4 +34,4 @@ def main(prefix: str, count: int, out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]))
+    main(sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]), staff=sys.argv[4:] == ["staff"])

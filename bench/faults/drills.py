@@ -8,10 +8,12 @@ at the end.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import http.client
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,14 +27,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.lib import (
+    PY,
+    ROOT,
     Server,
     base_env,
     coins_balances,
     database_recreate,
     ledger_verify,
     log,
+    manage,
     migrate,
     players_create,
+    query,
 )
 
 CLUSTER_VERSION, CLUSTER_NAME, CLUSTER_PORT = "15", "faults", 5433
@@ -142,6 +148,13 @@ def request(
 # --- Drill 1: PostgreSQL stopped under load ---------------------------------------------------
 
 
+def problem_code(body: bytes) -> str | None:
+    try:
+        return json.loads(body)["code"]  # type: ignore[no-any-return]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def health_check(body: bytes) -> str | None:
     try:
         return json.loads(body)["checks"]["database"]  # type: ignore[no-any-return]
@@ -215,23 +228,33 @@ def drill_postgres_down(env: dict[str, str], token: str) -> Verdict:
     unavailable = [s for s in down if s.status == 503]
     bad = [s for s in samples if s.status not in (200, 503)]
     slow = [s for s in samples if s.seconds > limit]
+    # /health answers its own body naming the failing check, the API a database_unavailable
+    # problem; requests queued behind those waiting for the pool may be shed as overloaded.
     not_problem = [
         s
         for s in unavailable
-        if s.content_type != "application/problem+json"
-        or (s.path != "/health" and b'"database_unavailable"' not in s.body)
+        if not (
+            (s.path == "/health" and health_check(s.body) == "unavailable")
+            or (
+                s.content_type == "application/problem+json"
+                and problem_code(s.body) in {"database_unavailable", "overloaded"}
+            )
+        )
     ]
     no_retry = [s for s in unavailable if not s.retry_after]
     traces = [s for s in samples if b"Traceback" in s.body or b'File "' in s.body]
     verdict.lines += [
         f"requests {len(samples)}, while down {len(down)}, 503 while down {len(unavailable)} "
+        f"({sum(problem_code(s.body) == 'overloaded' for s in unavailable)} of them shed as "
+        "overloaded behind requests waiting for the pool) "
         f"(/health {sum(s.path == '/health' for s in unavailable)}, "
         f"/balance {sum(s.path == '/balance' for s in unavailable)})",
         f"slowest answer {max((s.seconds for s in samples), default=0):.2f} s (limit {limit} s)",
         f"other statuses or socket errors: {len(bad)} "
         f"{sorted({(s.status, s.body[:40]) for s in bad})[:5]}",
         f"503 without the expected body: {len(not_problem)}, without Retry-After: {len(no_retry)}, "
-        f"stack traces: {len(traces)}",
+        f"stack traces: {len(traces)}"
+        + (f"; e.g. {not_problem[0].path} {not_problem[0].body[:160]!r}" if not_problem else ""),
         "recovered "
         + (
             f"{recovered_at - up_at:.1f} s after PostgreSQL was back (20 answers OK in a row)"
@@ -334,7 +357,29 @@ def drill_worker_killed(env: dict[str, str], database: str, tokens: list[str]) -
 # --- Drill 3: the task worker killed during a pipeline run ------------------------------------
 
 
-def drill_pipeline_worker_killed(env: dict[str, str]) -> Verdict:
+REPORT_TABLES_SQL = (
+    "SELECT 'roas', count(*) FROM analytics_roasdaily UNION ALL "
+    "SELECT 'anomalies', count(*) FROM analytics_roasanomaly UNION ALL "
+    "SELECT 'arpdau', count(*) FROM analytics_arpdaudaily UNION ALL "
+    "SELECT 'arpdau_total', count(*) FROM analytics_arpdautotal UNION ALL "
+    "SELECT 'reconciliation', count(*) FROM analytics_reconciliationsummary"
+)
+
+
+def reports_snapshot(reports: Path) -> dict[str, str]:
+    return {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(reports.iterdir())
+        if path.is_file() and not path.name.startswith(".")
+    }
+
+
+def run_status(port: int, token: str, run_id: int) -> str:
+    status, _, body, _ = request(port, "GET", f"/pipeline-runs/{run_id}", token)
+    return str(json.loads(body).get("status")) if status == 200 else f"http {status}"
+
+
+def drill_pipeline_worker_killed(env: dict[str, str], database: str) -> Verdict:
     verdict = Verdict("task worker SIGKILLed during a pipeline run", True)
     probe = subprocess.run(
         [
@@ -346,15 +391,88 @@ def drill_pipeline_worker_killed(env: dict[str, str]) -> Verdict:
         env=env,
         capture_output=True,
         text=True,
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=ROOT,
     )
     if probe.returncode != 0:
         verdict.lines.append("/run-pipeline does not resolve: the analytics app has not landed")
         verdict.passed = False
         return verdict
-    verdict.lines.append("not scripted yet against the landed analytics app (see docs)")
-    verdict.passed = False
-    return verdict
+    data, reports = WORK / "pipeline-data", WORK / "pipeline-reports"
+    for directory in (data, reports):
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+    env = {**env, "DATA_DIR": str(data), "REPORTS_DIR": str(reports)}
+    log("drill 3: demo inputs and a first, complete run")
+    manage(env, "generate_demo_data", "--purchases", "600000", "--days", "30", "--seed", "7")
+    manage(env, "run_pipeline")
+    files_before = reports_snapshot(reports)
+    rows_before = dict(query(database, REPORT_TABLES_SQL))
+    token = players_create(env, "ops", 1, WORK / "ops.tokens", staff=True)[0]
+    server = Server(env, log_path=WORK / "drill3.log")
+    worker: subprocess.Popen[bytes] | None = None
+
+    def worker_start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [PY, "manage.py", "db_worker", "--no-startup-delay", "--interval", "0.2"],
+            cwd=ROOT,
+            env=env,
+            stdout=open(WORK / "drill3-worker.log", "ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    server.start()
+    try:
+        status, _, body, _ = request(server.port, "POST", "/run-pipeline", token, {})
+        if status != 202:
+            verdict.lines.append(f"POST /run-pipeline answered {status}: {body[:200]!r}")
+            verdict.passed = False
+            return verdict
+        run_id = int(json.loads(body)["runId"])
+        worker = worker_start()
+        deadline = time.monotonic() + 60
+        while run_status(server.port, token, run_id) != "running" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)  # well inside the run
+        state_at_kill = run_status(server.port, token, run_id)
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+        verdict.lines.append(f"worker SIGKILLed while run {run_id} was {state_at_kill!r}")
+        log("drill 3: worker killed; starting a new one")
+        worker = worker_start()
+        final = state_at_kill
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            final = run_status(server.port, token, run_id)
+            if final in ("failed", "succeeded"):
+                break
+            time.sleep(0.5)
+        retry_status, _, retry_body, _ = request(server.port, "POST", "/run-pipeline", token, {})
+        files_after = reports_snapshot(reports)
+        rows_after = dict(query(database, REPORT_TABLES_SQL))
+        verdict.lines += [
+            f"run {run_id} 30 s after a new worker started: {final!r}",
+            f"a new POST /run-pipeline: {retry_status} {retry_body[:120]!r}",
+            f"report files intact: {files_after == files_before} ({len(files_before)} files)",
+            f"report rows intact: {rows_after == rows_before} {rows_before}",
+        ]
+        if final not in ("failed", "succeeded"):
+            verdict.lines.append(
+                "the run stays active with no process behind it (no heartbeat or stale-run "
+                "check), so every later run is refused as pipeline_busy"
+            )
+        verdict.passed = (
+            state_at_kill == "running"
+            and final in ("failed", "succeeded")
+            and files_after == files_before
+            and rows_after == rows_before
+        )
+        return verdict
+    finally:
+        if worker is not None and worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(timeout=30)
+        server.stop()
 
 
 # --- Drill 4: a full request queue ------------------------------------------------------------
@@ -442,7 +560,7 @@ def main() -> int:
         drills: list[tuple[str, Callable[[], Verdict]]] = [
             ("pg_down", lambda: drill_postgres_down(env, tokens[0])),
             ("worker_kill", lambda: drill_worker_killed(env, database, tokens)),
-            ("pipeline", lambda: drill_pipeline_worker_killed(env)),
+            ("pipeline", lambda: drill_pipeline_worker_killed(env, database)),
             ("queue", lambda: drill_queue_full(env)),
         ]
         for name, drill in drills:
