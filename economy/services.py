@@ -23,6 +23,7 @@ from economy.errors import (
 from economy.idempotency import IdempotencyClaim
 from economy.locks import wallet_lock
 from economy.models import MAX_BALANCE, Currency, EarnRule, IdempotencyRecord, LedgerEntry, Wallet
+from gamebackend import metrics
 from gamebackend.logging import request_id_var
 
 Kind = LedgerEntry.Kind
@@ -199,6 +200,7 @@ def _ledger_append(
     wallet.balance += amount
     wallet.updated_at = now
     Wallet.objects.filter(pk=wallet.pk).update(balance=wallet.balance, updated_at=now)
+    transaction.on_commit(lambda: metrics.ledger_entries_record(kind=kind))
     entry = LedgerEntry.objects.create(
         wallet=wallet,
         player=wallet.player,
