@@ -31,6 +31,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
+from gamebackend import metrics
 from telemetry.models import (
     EVENT_COUNT_SHARDS,
     NO_EARLIER_DAY,
@@ -73,6 +74,7 @@ def event_record(*, player: User, event: EventInput) -> EventRecorded:
                 return EventRecorded(event=stored, duplicate=True)
         received_at = timezone.now()
         [event_pk] = _events_store(player_pk=player.pk, events=[event], received_at=received_at)
+    metrics.events_ingested_record(source="single", count=1)
     stored = Event(
         pk=event_pk,
         player=player,
@@ -104,6 +106,7 @@ def events_record_batch(*, player: User, events: Sequence[EventInput]) -> Events
     with transaction.atomic(durable=True):
         _player_events_lock(player_pk=player.pk)
         inserted = _events_store(player_pk=player.pk, events=fresh, received_at=timezone.now())
+    metrics.events_ingested_record(source="batch", count=len(inserted))
     return EventsRecorded(accepted=len(inserted), duplicates=len(events) - len(inserted))
 
 
