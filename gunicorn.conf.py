@@ -12,9 +12,13 @@ bind = os.environ.get("BIND", "127.0.0.1:8000")
 # gunicorn's gthread worker, stamping each request with the time it entered the queue so that
 # LoadSheddingMiddleware can answer 503 instead of letting latency grow without bound.
 worker_class = "gamebackend.workers.QueueTimedThreadWorker"
-workers = int(os.environ.get("WEB_WORKERS", multiprocessing.cpu_count() * 2))
+# One process per core, four threads each: API requests spend most of their time waiting for
+# PostgreSQL (which shares the cores), so threads overlap those waits, while more processes
+# only add context switches and database backends (measured: docs/benchmarks.md, "Serving").
+workers = int(os.environ.get("WEB_WORKERS", multiprocessing.cpu_count()))
 threads = int(os.environ.get("WEB_THREADS", 4))
-# Each thread holds at most one pooled database connection (DB_POOL_MAX must be >= threads).
+# Each thread holds at most one pooled database connection (DB_POOL_MAX must be >= threads):
+# workers x DB_POOL_MAX connections in all, 8 on 2 cores, far below max_connections (100).
 timeout = int(os.environ.get("WEB_TIMEOUT", 30))
 graceful_timeout = 30
 keepalive = int(os.environ.get("WEB_KEEPALIVE", 5))

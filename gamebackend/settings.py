@@ -223,7 +223,8 @@ def database_from_url(url: str) -> dict[str, object]:
             "TEST": {"NAME": options.get("test_name") or None},
         }
     if parts.scheme in {"postgres", "postgresql", "pgsql"}:
-        pool_max = env_int("DB_POOL_MAX", 8)
+        # One connection per gunicorn thread (WEB_THREADS, 4): a larger pool is never used.
+        pool_max = env_int("DB_POOL_MAX", 4)
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parts.path.lstrip("/")),
