@@ -75,16 +75,18 @@ def check_purchases(rows: pl.LazyFrame) -> pl.LazyFrame:
 
 def deduplicate(valid: pl.DataFrame) -> pl.DataFrame:
     """First occurrence in file order of each order id, and of each set of equal values among
-    rows without an order id (the two kinds never duplicate each other: the order id, null or
-    not, is part of the second key)."""
-    by_values = pl.struct(
-        "order_id", "appsflyer_id", "user_id", "event_time", "revenue_micros", "currency"
-    )
-    first = (
-        pl.when(pl.col("order_id").is_not_null())
-        .then(pl.col("order_id").is_first_distinct())
-        .otherwise(by_values.is_first_distinct())
-    )
+    rows without an order id (the two kinds never duplicate each other). The value key is only
+    built for the rows without an order id."""
+    has_order = valid.get_column("order_id").is_not_null()
+    first = has_order & valid.get_column("order_id").is_first_distinct()
+    without = (~has_order).arg_true()
+    if without.len():
+        by_values = valid[without].select(
+            pl.struct(
+                "appsflyer_id", "user_id", "event_time", "revenue_micros", "currency"
+            ).is_first_distinct()
+        )
+        first = first.scatter(without, by_values.to_series())
     return valid.filter(first)
 
 
