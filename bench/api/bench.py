@@ -175,9 +175,9 @@ def verdict(name: str, result: dict[str, object]) -> str:
     if target.min_rps is not None and rps < target.min_rps:
         misses.append(f"{rps:,.0f} < {target.min_rps:,.0f} {target.unit}")
     if target.max_p99_ms is not None and float(result["p99_ms"]) > target.max_p99_ms:  # type: ignore[arg-type]
-        misses.append(f"p99 {result['p99_ms']} > {target.max_p99_ms} ms")
+        misses.append(f"p99 {float(result['p99_ms']):.1f} > {target.max_p99_ms} ms")  # type: ignore[arg-type]
     if target.max_p95_ms is not None and float(result["p95_ms"]) > target.max_p95_ms:  # type: ignore[arg-type]
-        misses.append(f"p95 {result['p95_ms']} > {target.max_p95_ms} ms")
+        misses.append(f"p95 {float(result['p95_ms']):.1f} > {target.max_p95_ms} ms")  # type: ignore[arg-type]
     if target.zero_errors and result["errors"]:
         misses.append(f"{result['errors']} errors")
     return "met" if not misses else "MISSED: " + "; ".join(misses)
