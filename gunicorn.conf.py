@@ -43,11 +43,10 @@ _metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
 
 def on_starting(server):
-    # Values left by a previous run would be added to this one's.
+    # A directory given by the operator may be shared with the task worker (`db_worker`, whose
+    # pipeline-run metrics /metrics then includes): clearing it is the deployment's job, before
+    # both start. Our own temporary directory starts empty.
     os.makedirs(_metrics_dir, exist_ok=True)
-    for name in os.listdir(_metrics_dir):
-        if name.endswith(".db"):
-            os.remove(os.path.join(_metrics_dir, name))
 
 
 def child_exit(server, worker):
