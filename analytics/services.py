@@ -35,6 +35,7 @@ from analytics.models import (
 )
 from analytics.pipeline import PipelineParams, PipelineResult, StageTiming, run_pipeline
 from analytics.pipeline.inputs import resolve_inputs
+from gamebackend import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -257,7 +258,14 @@ def pipeline_run_execute(
     finally:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
+    metrics.pipeline_run_record(status=run.status, seconds=_run_seconds(run))
     return run
+
+
+def _run_seconds(run: PipelineRun) -> float:
+    if run.started_at is None or run.finished_at is None:
+        return 0.0
+    return (run.finished_at - run.started_at).total_seconds()
 
 
 def _stage_json(stage: StageTiming) -> dict[str, Any]:
