@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from .inputs import GATEWAY, LINE, rejected_frame
+from .inputs import GATEWAY, LINE, rejected_frame, rows_by_line
 from .parsing import decimal_micros, iso_time
 
 PURCHASE = "purchase"
@@ -74,20 +74,30 @@ def check_gateway(raw: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
 
 def prepare_gateway(raw: pl.DataFrame | pl.LazyFrame, columns: list[str]) -> GatewayRows:
     """Step 2: one row per set of identical rows, then conflicting purchases rejected (every
-    file line of them) and their reversals left as orphans."""
-    checked = check_gateway(raw).collect()
-    invalid = checked.filter(pl.col("reason").is_not_null())
-    valid = checked.filter(pl.col("reason").is_null())
-    values = valid.select(
-        LINE,
-        pl.col("_transaction_id").alias("transaction_id"),
-        pl.col("_user_id").alias("user_id"),
-        pl.col("_event_time").alias("event_time"),
-        pl.col("_event_type").alias("event_type"),
-        "amount_micros",
-        pl.col("_currency").alias("currency"),
-        "amount_usd_micros",
+    file line of them) and their reversals left as orphans.
+
+    Only the parsed values are collected; the original text of every column is read back (a
+    second pass filtered by line) for the rejected rows alone, which are few.
+    """
+    lazy = raw.lazy()
+    checked = (
+        check_gateway(lazy)
+        .select(
+            LINE,
+            pl.col("_transaction_id").alias("transaction_id"),
+            pl.col("_user_id").alias("user_id"),
+            pl.col("_event_time").alias("event_time"),
+            pl.col("_event_type").alias("event_type"),
+            "amount_micros",
+            pl.col("_currency").alias("currency"),
+            "amount_usd_micros",
+            "reason",
+        )
+        .collect()
     )
+    invalid = checked.filter(pl.col("reason").is_not_null()).select(LINE, "reason")
+    values = checked.filter(pl.col("reason").is_null()).drop("reason")
+    del checked
     distinct = values.unique(subset=list(CONTRACT_VALUES), keep="first", maintain_order=True)
     purchases = distinct.filter(pl.col("event_type") == PURCHASE)
     conflicting_ids = (
@@ -96,14 +106,13 @@ def prepare_gateway(raw: pl.DataFrame | pl.LazyFrame, columns: list[str]) -> Gat
         .filter(pl.col("len") > 1)
         .get_column("transaction_id")
     )
-    conflicting_lines = values.filter(
+    conflicting = values.filter(
         (pl.col("event_type") == PURCHASE)
         & pl.col("transaction_id").is_in(conflicting_ids.implode())
-    ).get_column(LINE)
-    conflicting = valid.filter(pl.col(LINE).is_in(conflicting_lines.implode())).with_columns(
-        pl.lit(CONFLICTING).alias("reason")
-    )
-    rejected = rejected_frame(GATEWAY, pl.concat([invalid, conflicting]).sort(LINE), columns)
+    ).select(LINE, pl.lit(CONFLICTING).alias("reason"))
+    del values
+    reasons = pl.concat([invalid, conflicting]).sort(LINE)
+    rejected = rejected_frame(GATEWAY, rows_by_line(lazy, reasons, columns), columns)
     purchases = (
         purchases.filter(~pl.col("transaction_id").is_in(conflicting_ids.implode()))
         .with_row_index("gw_idx")

@@ -128,4 +128,23 @@ def rejected_frame(
     )
 
 
+def rows_by_line(raw: pl.LazyFrame, reasons: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """Every column's original text of the rows listed in `reasons` (`LINE`, reason), in the
+    order of `reasons`: a second pass over the input filtered to those lines (nothing is read
+    again when there are none)."""
+    if reasons.height == 0:
+        return pl.DataFrame(
+            schema={LINE: pl.UInt32, **dict.fromkeys(columns, pl.String), "reason": pl.String}
+        )
+    lines = reasons.get_column(LINE)
+    found = (
+        raw.select(LINE, *columns)
+        .filter(pl.col(LINE).is_in(lines.implode()))
+        .collect(engine="streaming")
+    )
+    return reasons.join(found, on=LINE, how="left", maintain_order="left").select(
+        LINE, *columns, "reason"
+    )
+
+
 REJECTED_SCHEMA = {"file": pl.String, "line": pl.Int64, "reason": pl.String, "raw": pl.String}

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from .inputs import LINE, PRIMARY_ATTRIBUTION, PURCHASES, rejected_frame
+from .inputs import LINE, PRIMARY_ATTRIBUTION, PURCHASES, rejected_frame, rows_by_line
 from .parsing import (
+    PLAIN_ORDER_DOCUMENT,
     appsflyer_time,
     campaign_key,
     decimal_micros,
@@ -91,19 +92,23 @@ def deduplicate(valid: pl.DataFrame) -> pl.DataFrame:
 
 
 def curate_purchases(raw: pl.DataFrame | pl.LazyFrame, columns: list[str]) -> CuratedPurchases:
-    """Step 1 on the raw AppsFlyer export (all columns as text, with `LINE`)."""
-    checked = check_purchases(
-        purchase_rows(raw).with_columns(primary_flag(columns).alias("_primary"))
-    ).collect()
-    primary = pl.col("_primary")
-    rejected = rejected_frame(
-        PURCHASES, checked.filter(primary & pl.col("reason").is_not_null()), columns
+    """Step 1 on the raw AppsFlyer export (all columns as text, with `LINE`).
+
+    Only the parsed values are collected (the Event Value text only where the plain order-id
+    pattern does not decide it); the original text of every column is read back (a second pass
+    filtered by line) for the rejected rows alone, which are few.
+    """
+    lazy = raw.lazy()
+    event_value = pl.col("Event Value").fill_null("")
+    plain = pl.when(event_value.str.count_matches('"af_order_id"', literal=True) == 1).then(
+        event_value.str.extract(PLAIN_ORDER_DOCUMENT, 1)
     )
-    valid = (
-        checked.lazy()
-        .filter(primary & pl.col("reason").is_null())
+    checked = (
+        check_purchases(purchase_rows(lazy).with_columns(primary_flag(columns).alias("_primary")))
         .select(
             LINE,
+            "_primary",
+            "reason",
             "event_time",
             pl.col("Customer User ID").fill_null("").alias("user_id"),
             pl.col("AppsFlyer ID").fill_null("").alias("appsflyer_id"),
@@ -113,14 +118,23 @@ def curate_purchases(raw: pl.DataFrame | pl.LazyFrame, columns: list[str]) -> Cu
             "revenue_micros",
             "currency",
             "revenue_usd_micros",
-            "Event Value",
+            plain.alias("order_id"),
+            pl.when(plain.is_null()).then(event_value).alias("_event_value"),
         )
         .collect()
     )
+    primary = pl.col("_primary")
     appsflyer_rows = checked.height
     non_primary = int((~checked.get_column("_primary")).sum())
+    reasons = checked.filter(primary & pl.col("reason").is_not_null()).select(LINE, "reason")
+    valid = checked.filter(primary & pl.col("reason").is_null()).drop("_primary", "reason")
     del checked
-    valid = valid.with_columns(order_ids(valid.get_column("Event Value"))).drop("Event Value")
+    rejected = rejected_frame(PURCHASES, rows_by_line(lazy, reasons, columns), columns)
+    undecided = valid.get_column("order_id").is_null().arg_true()
+    if undecided.len():
+        rest = order_ids(valid.get_column("_event_value").gather(undecided))
+        valid = valid.with_columns(valid.get_column("order_id").scatter(undecided, rest))
+    valid = valid.drop("_event_value")
     purchases = deduplicate(valid)
     purchases = purchases.with_row_index("af_pos").with_columns(
         pl.col("af_pos").cast(pl.Int64), pl.col(LINE).cast(pl.Int64).alias("line")
