@@ -1,7 +1,6 @@
 """Fixtures shared by every app's tests."""
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -11,9 +10,6 @@ def _generous_throttles(monkeypatch):
     """Throttles stay on, with rates no functional test reaches; throttle tests lower them."""
     for scope in list(SimpleRateThrottle.THROTTLE_RATES):
         monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, scope, "100000/min")
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

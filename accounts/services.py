@@ -122,7 +122,12 @@ def token_refresh(*, refresh_token: str) -> TokenPair:
     reused = False
     with transaction.atomic():
         outstanding = (
-            OutstandingToken.objects.select_for_update().filter(jti=payload["jti"]).first()
+            # order_by("pk"): the model's default ordering joins the nullable user, and
+            # PostgreSQL refuses FOR UPDATE on the nullable side of an outer join.
+            OutstandingToken.objects.select_for_update(of=("self",))
+            .filter(jti=payload["jti"])
+            .order_by("pk")
+            .first()
         )
         if outstanding is None:
             raise TokenInvalid("The refresh token is unknown.")

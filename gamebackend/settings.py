@@ -131,6 +131,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_tasks",
     "django_tasks_db",
+    "gamebackend",
     "accounts",
     "economy",
     "telemetry",
@@ -250,18 +251,8 @@ def database_from_url(url: str) -> dict[str, object]:
 
 DATABASES = {"default": database_from_url(env_str("DATABASE_URL", "sqlite:///data/app.db"))}
 
-# Shared by every gunicorn worker (throttle counters must be global, not per process).
-CACHES = {
-    "default": {
-        "BACKEND": env_str(
-            "CACHE_BACKEND",
-            "django.core.cache.backends.locmem.LocMemCache"
-            if TESTING
-            else "django.core.cache.backends.db.DatabaseCache",
-        ),
-        "LOCATION": env_str("CACHE_LOCATION", "cache_entries"),
-    }
-}
+# Nothing shared lives in the cache (throttle counters are rows of ThrottleCounter).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 
 # --- Security --------------------------------------------------------------------------------
@@ -370,6 +361,8 @@ BENCH_ENDPOINTS = env_bool("BENCH_ENDPOINTS", False)
 # --- Background tasks ------------------------------------------------------------------------
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# A running pipeline run without a heartbeat for this long has lost its worker: it is marked failed.
+PIPELINE_HEARTBEAT_TIMEOUT_S = env_int("PIPELINE_HEARTBEAT_TIMEOUT_S", 60)
 
 
 # --- Logging ---------------------------------------------------------------------------------

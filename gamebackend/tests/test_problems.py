@@ -236,3 +236,38 @@ def test_banned_player_cannot_use_a_live_token(api_client):
     player_ban(player=player, reason="chargeback fraud")
 
     assert_problem(api_client.post("/account/password", {}, format="json"), 401, "token_invalid")
+
+
+def test_throttle_counts_are_shared_rows_and_reset_with_the_window(api_client, monkeypatch):
+    from gamebackend.models import ThrottleCounter
+    from gamebackend.throttles import LoginRateThrottle
+
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "login", "3/min")
+    monkeypatch.setattr(LoginRateThrottle, "timer", lambda self: 1_800_000_030.5)
+    statuses = [api_client.post("/login", {"userId": "p1"}, format="json") for _ in range(4)]
+
+    assert [r.status_code for r in statuses] == [200, 200, 200, 429]
+    assert statuses[-1]["Retry-After"] == "30"
+    counter = ThrottleCounter.objects.get()
+    assert (counter.scope_key, counter.window_start, counter.hits) == (
+        "throttle_login_127.0.0.1",
+        1_800_000_000,
+        4,
+    )
+
+    monkeypatch.setattr(LoginRateThrottle, "timer", lambda self: 1_800_000_060.0)
+    assert api_client.post("/login", {"userId": "p1"}, format="json").status_code == 200
+    assert ThrottleCounter.objects.get().hits == 1
+
+
+def test_player_write_throttle_is_per_player(player_client, monkeypatch):
+    from accounts.tests.factories import PlayerFactory
+    from conftest import client_for
+
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "writes", "1/min")
+    body = {"password": "correct horse battery staple"}
+    assert player_client.post("/account/password", body, format="json").status_code == 204
+    assert player_client.post("/account/password", body, format="json").status_code == 429
+
+    other = client_for(PlayerFactory())
+    assert other.post("/account/password", body, format="json").status_code == 204
