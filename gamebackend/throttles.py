@@ -38,6 +38,10 @@ def throttle_hit(*, key: str, window_start: int) -> int:
 
 
 class WindowCounterThrottle(SimpleRateThrottle):
+    num_requests: int  # set from the rate by SimpleRateThrottle.__init__
+    duration: int
+    retry_after: int
+
     def allow_request(self, request: Request, view: Any) -> bool:
         if self.rate is None:
             return True
