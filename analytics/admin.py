@@ -65,6 +65,8 @@ class PipelineRunAdmin(ReadOnlyAdmin):
         "queued_at",
         "started_at",
         "finished_at",
+        "heartbeat_at",
+        "task_id",
         "parameters",
         "inputs",
         "counts",
@@ -78,6 +80,23 @@ class PipelineRunAdmin(ReadOnlyAdmin):
         if run.started_at is None or run.finished_at is None:
             return "-"
         return f"{(run.finished_at - run.started_at).total_seconds():.1f}"
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        services.pipeline_runs_reap_now()
+        return super().changelist_view(request, extra_context)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        # A run whose worker stopped reads as failed, not as running forever.
+        services.pipeline_runs_reap_now()
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self) -> list[URLPattern]:
         run = path(

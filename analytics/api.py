@@ -6,7 +6,7 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from analytics import selectors, services
+from analytics import services
 from analytics.models import PipelineRun
 from analytics.serializers import (
     AnalyticsProblemSerializer,
@@ -67,11 +67,14 @@ class PipelineRunView(ApiView):
             404: OpenApiResponse(AnalyticsProblemSerializer, description="`not_found`"),
         },
         tags=["analytics"],
-        description="Status, per-stage timings, row counts and error of a pipeline run.",
+        description=(
+            "Status, per-stage timings, row counts and error of a pipeline run. A run whose "
+            "worker stopped (no heartbeat for PIPELINE_HEARTBEAT_TIMEOUT_S) reads as failed."
+        ),
     )
     def get(self, request: Request, run_id: int) -> Response:
         try:
-            run = selectors.pipeline_run_get(run_id=run_id)
+            run = services.pipeline_run_read(run_id=run_id)
         except PipelineRun.DoesNotExist:
             raise exceptions.NotFound(f"No pipeline run {run_id}.") from None
         return Response(pipeline_run_body(run))

@@ -45,6 +45,14 @@ class PipelineRun(models.Model):
     queued_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Last sign of life of the process executing the run.",
+    )
+    task_id = models.CharField(
+        max_length=64, blank=True, default="", help_text="The django-tasks result of the run."
+    )
 
     class Meta:
         ordering = ["-queued_at", "-pk"]

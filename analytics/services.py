@@ -5,6 +5,12 @@ and moves to `running` only from `queued`, so two triggers can never both start 
 a run computes the reports into a staging directory, stores every report row and the run's
 outcome in one durable transaction, and only then renames the report files into place: a failure
 at any point leaves the previous rows and files as they were.
+
+The process executing a run beats a heartbeat (`heartbeat_at`) while it works. A run whose
+worker died (SIGKILL, a lost machine) stops beating; whoever next looks at the runs — a new
+trigger, the API's run page, the admin — marks it failed once the heartbeat is older than
+PIPELINE_HEARTBEAT_TIMEOUT_S (`pipeline_runs_reap`), so it no longer blocks later runs. A
+queued run whose task finished, failed or vanished without starting it is marked failed too.
 """
 
 from __future__ import annotations
@@ -15,14 +21,18 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django_tasks import TaskResultStatus
+from django_tasks.exceptions import TaskResultDoesNotExist
 
 from analytics.errors import PipelineBusy
 from analytics.models import (
@@ -104,6 +114,93 @@ def _active_run_id() -> int | None:
     return active
 
 
+def heartbeat_timeout() -> datetime.timedelta:
+    return datetime.timedelta(seconds=settings.PIPELINE_HEARTBEAT_TIMEOUT_S)
+
+
+def heartbeat_interval_seconds() -> float:
+    """How often the executing process beats: a quarter of the timeout (at least 0.1 s)."""
+    return max(settings.PIPELINE_HEARTBEAT_TIMEOUT_S / 4, 0.1)
+
+
+def _reap(run: PipelineRun, now: datetime.datetime, error: str, **unchanged: Any) -> bool:
+    """Mark `run` failed unless it moved on since it was read (compare-and-set)."""
+    reaped = PipelineRun.objects.filter(pk=run.pk, status=run.status, **unchanged).update(
+        status=PipelineRun.Status.FAILED, finished_at=now, error=error
+    )
+    if reaped:
+        logger.warning("pipeline run %s marked failed: %s", run.pk, error)
+        seconds = (now - run.started_at).total_seconds() if run.started_at else 0.0
+        transaction.on_commit(
+            lambda: metrics.pipeline_run_record(status=PipelineRun.Status.FAILED, seconds=seconds)
+        )
+    return bool(reaped)
+
+
+def _queued_run_orphaned(run: PipelineRun, now: datetime.datetime) -> str | None:
+    """Why a queued run will never start (its task is gone or done), or None while it may."""
+    from analytics.tasks import run_pipeline_task
+
+    if not run.task_id:
+        # Enqueuing happens right after the run commits (and `run_pipeline` starts its run at
+        # once), so a run without a task for a whole timeout lost its process in between.
+        if now - run.queued_at > heartbeat_timeout():
+            return "the run was never handed to the task worker"
+        return None
+    if not run_pipeline_task.get_backend().supports_get_result:
+        return None
+    try:
+        result = run_pipeline_task.get_result(run.task_id)
+    except TaskResultDoesNotExist:
+        return f"the run's task {run.task_id} no longer exists"
+    if result.status in (TaskResultStatus.FAILED, TaskResultStatus.SUCCESSFUL):
+        return f"the run's task {run.task_id} ended ({result.status}) without starting the run"
+    if result.status == TaskResultStatus.RUNNING and now - run.queued_at > heartbeat_timeout():
+        # A worker claimed the task and died before it could mark the run running.
+        return f"the worker of task {run.task_id} stopped before the run started"
+    return None
+
+
+def pipeline_runs_reap() -> list[int]:
+    """Mark failed the active runs nothing works on any more; returns their ids.
+
+    A running run is dead once its heartbeat is older than PIPELINE_HEARTBEAT_TIMEOUT_S; a
+    queued one once its task is gone or finished. Every update is conditional on the row being
+    as it was read, so a heartbeat or a worker picking the run up in between wins, and two
+    concurrent callers mark a run failed once.
+    """
+    now = timezone.now()
+    reaped = []
+    stale = PipelineRun.objects.alias(
+        last_sign=Coalesce("heartbeat_at", "started_at", "queued_at")
+    ).filter(status=PipelineRun.Status.RUNNING, last_sign__lt=now - heartbeat_timeout())
+    for dead in stale:
+        last = dead.heartbeat_at or dead.started_at or dead.queued_at
+        error = (
+            "the worker stopped during the run "
+            f"(no heartbeat since {last.astimezone(datetime.UTC).isoformat()})"
+        )
+        if _reap(dead, now, error, heartbeat_at=dead.heartbeat_at):
+            reaped.append(dead.pk)
+    for queued in PipelineRun.objects.filter(status=PipelineRun.Status.QUEUED):
+        why = _queued_run_orphaned(queued, now)
+        if why is not None and _reap(queued, now, why):
+            reaped.append(queued.pk)
+    return reaped
+
+
+def pipeline_runs_reap_now() -> list[int]:
+    """`pipeline_runs_reap` in a transaction of its own (readers: the API, the admin)."""
+    with transaction.atomic():
+        return pipeline_runs_reap()
+
+
+def pipeline_run_read(*, run_id: int) -> PipelineRun:
+    """The run with this id, marked failed first if its worker is gone (the API's run page)."""
+    pipeline_runs_reap_now()
+    return PipelineRun.objects.get(pk=run_id)
+
+
 def _create_queued_run(
     *,
     report_date: datetime.date,
@@ -111,7 +208,11 @@ def _create_queued_run(
     source: str,
     parameters: dict[str, Any],
 ) -> PipelineRun:
-    """Inside the caller's transaction: refuse while a run is active, else insert one queued."""
+    """Inside the caller's transaction: refuse while a run is active, else insert one queued.
+
+    Runs whose worker is gone are marked failed first, so they do not block the new one.
+    """
+    pipeline_runs_reap()
     active = _active_run_id()
     if active is not None:
         raise PipelineBusy(active)
@@ -137,8 +238,6 @@ def pipeline_run_enqueue(
     parameters: dict[str, Any] | None = None,
 ) -> PipelineRun:
     """Queue a run for the task worker; `PipelineBusy` while one is queued or running."""
-    from analytics.tasks import run_pipeline_task
-
     with transaction.atomic(durable=True):
         run = _create_queued_run(
             report_date=report_date or yesterday_utc(),
@@ -147,8 +246,16 @@ def pipeline_run_enqueue(
             parameters=parameters or pipeline_parameters(),
         )
         run_id = run.pk
-        transaction.on_commit(lambda: run_pipeline_task.enqueue(run_id))
+        transaction.on_commit(lambda: _hand_to_worker(run_id))
     return run
+
+
+def _hand_to_worker(run_id: int) -> None:
+    from analytics.tasks import run_pipeline_task
+
+    result = run_pipeline_task.enqueue(run_id)
+    # Remembered so that a queued run whose task fails or vanishes can be told from a waiting one.
+    PipelineRun.objects.filter(pk=run_id, task_id="").update(task_id=str(result.id))
 
 
 def pipeline_run_now(
@@ -206,12 +313,63 @@ def _one_line(error: BaseException) -> str:
     return text or type(error).__name__
 
 
+def heartbeat_beat(run_id: int) -> bool:
+    """Stamp the run's heartbeat (autocommit); False once the run is no longer running."""
+    return bool(
+        PipelineRun.objects.filter(pk=run_id, status=PipelineRun.Status.RUNNING).update(
+            heartbeat_at=timezone.now()
+        )
+    )
+
+
+class Heartbeat:
+    """A daemon thread beating a running run's heartbeat every `interval` seconds.
+
+    It uses the thread's own database connection (Django connections are per thread) in
+    autocommit, one short UPDATE per beat, and closes it when it stops. A failed beat is logged
+    and retried at the next interval: the heartbeat never fails the run itself.
+    """
+
+    def __init__(self, run_id: int, interval: float) -> None:
+        self.run_id = run_id
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._beat, name=f"pipeline-run-{run_id}-heartbeat", daemon=True
+        )
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    if not heartbeat_beat(self.run_id):
+                        return  # finished, or marked failed by pipeline_runs_reap
+                except Exception:
+                    logger.exception("heartbeat of pipeline run %s failed", self.run_id)
+        finally:
+            connection.close()
+
+
+class RunAbandoned(Exception):
+    """The run was marked failed while this process still worked on it."""
+
+
 def pipeline_run_execute(
     *, run_id: int, on_stage: Callable[[StageTiming], None] | None = None
 ) -> PipelineRun:
     """Run a queued run; on any failure the run is marked failed with a one-line error.
 
-    A run that is no longer queued (a task delivered twice) is returned untouched.
+    A run that is no longer queued (a task delivered twice) is returned untouched. While the run
+    executes, a `Heartbeat` thread and every finished stage stamp `heartbeat_at`. A run marked
+    failed meanwhile (its heartbeat looked dead) stores nothing and keeps the error it was given.
     """
     with transaction.atomic(durable=True):
         run = PipelineRun.objects.select_for_update().get(pk=run_id)
@@ -219,17 +377,28 @@ def pipeline_run_execute(
             return run
         run.status = PipelineRun.Status.RUNNING
         run.started_at = timezone.now()
-        run.save(update_fields=["status", "started_at"])
+        run.heartbeat_at = run.started_at
+        run.save(update_fields=["status", "started_at", "heartbeat_at"])
 
+    with Heartbeat(run_id, heartbeat_interval_seconds()):
+        return _execute_running(run, on_stage)
+
+
+def _execute_running(
+    run: PipelineRun, on_stage: Callable[[StageTiming], None] | None
+) -> PipelineRun:
+    run_id = run.pk
     stages: list[StageTiming] = []
 
     def record(stage: StageTiming) -> None:
         stages.append(stage)
+        heartbeat_beat(run_id)
         if on_stage is not None:
             on_stage(stage)
 
     reports_dir = Path(run.parameters["reports_dir"])
     staging: Path | None = None
+    committed = False
     try:
         data_dir = Path(run.parameters["data_dir"])
         inputs = input_fingerprints(data_dir)
@@ -237,6 +406,11 @@ def pipeline_run_execute(
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=reports_dir))
         result = run_pipeline(data_dir, staging, pipeline_params(run), on_stage=record)
         with transaction.atomic(durable=True):
+            still_running = PipelineRun.objects.select_for_update().filter(
+                pk=run_id, status=PipelineRun.Status.RUNNING
+            )
+            if not still_running.values_list("pk", flat=True):
+                raise RunAbandoned
             _store_reports(run, result)
             run.status = PipelineRun.Status.SUCCEEDED
             run.finished_at = timezone.now()
@@ -244,17 +418,31 @@ def pipeline_run_execute(
             run.counts = run_counts(result)
             run.stages = [_stage_json(stage) for stage in stages]
             run.save(update_fields=["status", "finished_at", "inputs", "counts", "stages"])
+        committed = True
         for staged in result.report_files:
             os.replace(staged, reports_dir / staged.name)
     except Exception as error:
+        finished_at = timezone.now()
+        stored_stages = [_stage_json(stage) for stage in stages]
+        ours = PipelineRun.objects.filter(pk=run_id)
+        if not committed:
+            ours = ours.filter(status=PipelineRun.Status.RUNNING)
+        failed = ours.update(
+            status=PipelineRun.Status.FAILED,
+            finished_at=finished_at,
+            error=_one_line(error),
+            stages=stored_stages,
+        )
+        if not failed:
+            # pipeline_runs_reap marked the run failed meanwhile (and recorded it): its error stays.
+            logger.warning("pipeline run %s was marked failed while it executed", run_id)
+            run.refresh_from_db()
+            return run
         logger.exception("pipeline run %s failed", run_id)
         run.status = PipelineRun.Status.FAILED
-        run.finished_at = timezone.now()
+        run.finished_at = finished_at
         run.error = _one_line(error)
-        run.stages = [_stage_json(stage) for stage in stages]
-        PipelineRun.objects.filter(pk=run_id).update(
-            status=run.status, finished_at=run.finished_at, error=run.error, stages=run.stages
-        )
+        run.stages = stored_stages
     finally:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
