@@ -379,6 +379,14 @@ def run_status(port: int, token: str, run_id: int) -> str:
     return str(json.loads(body).get("status")) if status == 200 else f"http {status}"
 
 
+def run_error(port: int, token: str, run_id: int) -> str | None:
+    status, _, body, _ = request(port, "GET", f"/pipeline-runs/{run_id}", token)
+    if status != 200:
+        return f"http {status}"
+    error = json.loads(body).get("error")
+    return None if error is None else str(error)
+
+
 def drill_pipeline_worker_killed(env: dict[str, str], database: str) -> Verdict:
     verdict = Verdict("task worker SIGKILLed during a pipeline run", True)
     probe = subprocess.run(
@@ -401,7 +409,14 @@ def drill_pipeline_worker_killed(env: dict[str, str], database: str) -> Verdict:
     for directory in (data, reports):
         shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir(parents=True)
-    env = {**env, "DATA_DIR": str(data), "REPORTS_DIR": str(reports)}
+    # A short heartbeat timeout (the default is 60 s) so the drill sees the dead run marked failed.
+    heartbeat_timeout = 10
+    env = {
+        **env,
+        "DATA_DIR": str(data),
+        "REPORTS_DIR": str(reports),
+        "PIPELINE_HEARTBEAT_TIMEOUT_S": str(heartbeat_timeout),
+    }
     log("drill 3: demo inputs and a first, complete run")
     manage(env, "generate_demo_data", "--purchases", "600000", "--days", "30", "--seed", "7")
     manage(env, "run_pipeline")
@@ -441,31 +456,46 @@ def drill_pipeline_worker_killed(env: dict[str, str], database: str) -> Verdict:
         log("drill 3: worker killed; starting a new one")
         worker = worker_start()
         final = state_at_kill
-        deadline = time.monotonic() + 30
+        wait = 3 * heartbeat_timeout
+        deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
-            final = run_status(server.port, token, run_id)
+            final = run_status(server.port, token, run_id)  # reading it applies the staleness rule
             if final in ("failed", "succeeded"):
                 break
             time.sleep(0.5)
-        retry_status, _, retry_body, _ = request(server.port, "POST", "/run-pipeline", token, {})
+        error = run_error(server.port, token, run_id)
         files_after = reports_snapshot(reports)
         rows_after = dict(query(database, REPORT_TABLES_SQL))
+        retry_status, _, retry_body, _ = request(server.port, "POST", "/run-pipeline", token, {})
+        retry_final = "not queued"
+        if retry_status == 202:
+            retry_id = int(json.loads(retry_body)["runId"])
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                retry_final = run_status(server.port, token, retry_id)
+                if retry_final in ("failed", "succeeded"):
+                    break
+                time.sleep(0.5)
         verdict.lines += [
-            f"run {run_id} 30 s after a new worker started: {final!r}",
-            f"a new POST /run-pipeline: {retry_status} {retry_body[:120]!r}",
+            f"run {run_id} within {wait} s after a new worker started "
+            f"(PIPELINE_HEARTBEAT_TIMEOUT_S={heartbeat_timeout}): {final!r}, error {error!r}",
             f"report files intact: {files_after == files_before} ({len(files_before)} files)",
             f"report rows intact: {rows_after == rows_before} {rows_before}",
+            f"a new POST /run-pipeline: {retry_status} {retry_body[:120]!r}; "
+            f"that run in the new worker: {retry_final!r}",
         ]
         if final not in ("failed", "succeeded"):
             verdict.lines.append(
-                "the run stays active with no process behind it (no heartbeat or stale-run "
-                "check), so every later run is refused as pipeline_busy"
+                "the run stays active with no process behind it, so every later run is refused "
+                "as pipeline_busy"
             )
         verdict.passed = (
             state_at_kill == "running"
             and final in ("failed", "succeeded")
             and files_after == files_before
             and rows_after == rows_before
+            and retry_status == 202
+            and retry_final == "succeeded"
         )
         return verdict
     finally:
