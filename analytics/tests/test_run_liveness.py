@@ -216,3 +216,26 @@ def test_the_heartbeat_thread_beats_until_the_run_stops_running(clock) -> None:
         clock.advance(30)
         time.sleep(0.3)
     assert PipelineRun.objects.get().heartbeat_at == T0  # no beat once the run finished
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_a_stale_run_failed(clock) -> None:
+    from django.test import Client
+
+    admin = Client()
+    admin.force_login(StaffFactory(is_superuser=True))
+    dead = running_run(heartbeat_at=T0 - dt.timedelta(seconds=61))
+    page = admin.get(f"/admin/analytics/pipelinerun/{dead.pk}/change/").content.decode()
+    assert (
+        "the worker stopped during the run (no heartbeat since 2024-03-11T11:58:59+00:00)" in page
+    )
+    dead.refresh_from_db()
+    assert (dead.status, dead.finished_at) == ("failed", T0)
+
+    another = running_run(heartbeat_at=None)
+    assert admin.get("/admin/analytics/pipelinerun/").status_code == 200
+    another.refresh_from_db()
+    assert (another.status, another.error) == (
+        "failed",
+        "the worker stopped during the run (no heartbeat since 2024-03-11T11:51:00+00:00)",
+    )
