@@ -42,7 +42,7 @@ def pytest_collection_modifyitems(config, items):
     """`@pytest.mark.postgres` tests (row-lock races) run only against PostgreSQL."""
     from django.conf import settings
 
-    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    if str(settings.DATABASES["default"]["ENGINE"]).endswith("postgresql"):
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL=postgres://...)")
     for item in items:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -88,7 +88,7 @@ class _ChunkWriter:
     def __init__(self, path: Path, fmt: Format) -> None:
         self.path, self.fmt, self.rows = path, fmt, 0
         self._handle = open(path, "wb") if fmt == "csv" else None  # noqa: SIM115
-        self._parquet = None
+        self._parquet: Any = None  # a pyarrow ParquetWriter once the first frame arrives
 
     def write(self, frame: pl.DataFrame) -> None:
         if self.fmt == "csv":

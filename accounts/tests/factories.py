@@ -12,7 +12,7 @@ class PlayerFactory(factory.django.DjangoModelFactory):
         model = User
 
     username = factory.Sequence(lambda n: f"player_{n:04d}")
-    password = None
+    password: str | None = None
 
     @classmethod
     def _create(cls, model_class, *args, password=None, **kwargs):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -25,7 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", type=Path, help="output dir (default: DATA_DIR)")
         parser.add_argument("--format", choices=("csv", "parquet"), default="csv")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         out = options["out"] or Path(settings.DATA_DIR)
         try:
             counts = generate_demo_data(
