@@ -9,42 +9,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib import admin
-from django.core.paginator import Paginator
-from django.db import connection
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.functional import cached_property
 
+from gamebackend.admin_pagination import CappedCountPaginator
 from telemetry.models import Click, Event, EventDayCount, PlayerAttribution
 
-# A filtered list counts at most this many rows; beyond, the paginator shows this many.
-COUNT_CAP = 10_000
 DAY_CHOICES = 31
-
-
-class EstimatedCountPaginator(Paginator):
-    """COUNT(*) of a big table is a full scan on PostgreSQL: estimate it instead.
-
-    Unfiltered: the planner's row estimate (pg_class.reltuples). Filtered: an exact count of up
-    to COUNT_CAP rows (SELECT COUNT(*) FROM (... LIMIT COUNT_CAP + 1)).
-    """
-
-    @cached_property
-    def count(self) -> int:
-        queryset: QuerySet[Any] = self.object_list  # type: ignore[assignment]
-        capped = queryset[: COUNT_CAP + 1].count()
-        if capped <= COUNT_CAP:
-            return capped
-        if connection.vendor == "postgresql" and not queryset.query.where:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
-                    [queryset.model._meta.db_table],
-                )
-                row = cursor.fetchone()
-            if row and row[0] and row[0] > COUNT_CAP:
-                return int(row[0])
-        return COUNT_CAP
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -108,7 +79,7 @@ class EventAdmin(ReadOnlyAdmin):
     list_select_related = ["player"]
     ordering = ["-id"]
     show_full_result_count = False
-    paginator = EstimatedCountPaginator
+    paginator = CappedCountPaginator
     list_per_page = 50
 
 
@@ -119,7 +90,7 @@ class ClickAdmin(ReadOnlyAdmin):
     search_fields = ["click_id__exact", "network_click_id__exact"]
     ordering = ["-id"]
     show_full_result_count = False
-    paginator = EstimatedCountPaginator
+    paginator = CappedCountPaginator
 
 
 @admin.register(PlayerAttribution)
@@ -130,4 +101,4 @@ class PlayerAttributionAdmin(ReadOnlyAdmin):
     list_select_related = ["player", "click"]
     ordering = ["-attributed_at"]
     show_full_result_count = False
-    paginator = EstimatedCountPaginator
+    paginator = CappedCountPaginator

@@ -4,7 +4,7 @@ import pytest
 
 from accounts.tests.factories import PlayerFactory, StaffFactory
 from conftest import client_for
-from telemetry.admin import COUNT_CAP, EstimatedCountPaginator
+from gamebackend.admin_pagination import COUNT_CAP, CappedCountPaginator
 from telemetry.models import Click, Event, PlayerAttribution
 
 pytestmark = pytest.mark.django_db
@@ -97,15 +97,15 @@ def test_click_and_attribution_lists(admin_client, player):
 
 def test_paginator_counts_exactly_up_to_the_cap(some_events, django_assert_num_queries):
     with django_assert_num_queries(1):
-        assert EstimatedCountPaginator(Event.objects.order_by("-id"), 50).count == 3
+        assert CappedCountPaginator(Event.objects.order_by("-id"), 50).count == 3
 
 
 def test_paginator_stops_counting_at_the_cap(monkeypatch, some_events):
-    monkeypatch.setattr("telemetry.admin.COUNT_CAP", 2)
+    monkeypatch.setattr("gamebackend.admin_pagination.COUNT_CAP", 2)
 
     # SQLite and an unanalysed PostgreSQL table have no estimate: the cap is shown.
     assert (
-        EstimatedCountPaginator(Event.objects.filter(event_type__gte="").order_by("-id"), 50).count
+        CappedCountPaginator(Event.objects.filter(event_type__gte="").order_by("-id"), 50).count
         == 2
     )
     assert COUNT_CAP == 10_000

@@ -8,8 +8,8 @@ import pytest
 from django.db import connection, connections
 
 from accounts.tests.factories import PlayerFactory
+from gamebackend.admin_pagination import CappedCountPaginator
 from telemetry import services
-from telemetry.admin import EstimatedCountPaginator
 from telemetry.models import Event
 from telemetry.selectors import unique_players
 from telemetry.serializers import EventInput
@@ -150,9 +150,7 @@ def test_paginator_uses_the_planner_estimate_for_a_big_unfiltered_table(monkeypa
     services.events_record_batch(player=player, events=_events(range(5), ["a"]))
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE telemetry_event")
-    monkeypatch.setattr("telemetry.admin.COUNT_CAP", 2)
+    monkeypatch.setattr("gamebackend.admin_pagination.COUNT_CAP", 2)
 
-    assert EstimatedCountPaginator(Event.objects.order_by("-id"), 50).count == 5
-    assert (
-        EstimatedCountPaginator(Event.objects.filter(player=player).order_by("-id"), 50).count == 2
-    )
+    assert CappedCountPaginator(Event.objects.order_by("-id"), 50).count == 5
+    assert CappedCountPaginator(Event.objects.filter(player=player).order_by("-id"), 50).count == 2
