@@ -4,6 +4,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
@@ -12,6 +13,22 @@ from economy.selectors import InvalidCursor, LedgerCursor
 from gamebackend.fields import StrictCharField, StrictIntegerField
 
 MAX_AMOUNT = 1_000_000_000
+# The shape of every currency code (economy.models.currency_code_validator): a code of another
+# shape cannot name a currency. Whether a code of this shape exists depends on the rows managed
+# in the admin, which the OpenAPI document cannot list: such a code is a 400 unknown_currency.
+CURRENCY_CODE_PATTERN = r"^[a-z0-9_]{1,32}\Z"
+CURRENCY_CODE_HELP = (
+    "An existing currency code (currencies are managed in the admin): an unknown one is 400 "
+    "validation_error with the field error code `unknown_currency`."
+)
+# A cursor is URL-safe base64 without padding (economy.selectors.LedgerCursor.encode).
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+\Z"
+
+
+def currency_code_validator() -> RegexValidator:
+    return RegexValidator(
+        CURRENCY_CODE_PATTERN, "Unknown currency (1 to 32 of a-z 0-9 _).", code="unknown_currency"
+    )
 
 
 def iso_utc(moment: datetime) -> str:
@@ -27,6 +44,7 @@ class CurrencyCodeField(StrictCharField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("min_length", 1)
         kwargs.setdefault("max_length", 32)
+        kwargs.setdefault("validators", [currency_code_validator()])
         super().__init__(**kwargs)
 
     def run_validation(self, data: Any = serializers.empty) -> Any:
@@ -57,7 +75,9 @@ def _with_default_currency(attrs: dict[str, Any], field_name: str = "currency") 
 class EarnRequestSerializer(serializers.Serializer):
     amount = StrictIntegerField(min_value=1, max_value=MAX_AMOUNT)
     reason = StrictCharField(min_length=1, max_length=64)
-    currency = CurrencyCodeField(required=False, help_text=f"Default {DEFAULT_CURRENCY_CODE!r}.")
+    currency = CurrencyCodeField(
+        required=False, help_text=f"Default {DEFAULT_CURRENCY_CODE!r}. {CURRENCY_CODE_HELP}"
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         return _with_default_currency(attrs)
@@ -89,7 +109,13 @@ def wallet_change_body(entry: LedgerEntry) -> dict[str, Any]:
 
 
 class BalanceQuerySerializer(serializers.Serializer):
-    currency = StrictCharField(required=False, min_length=1, max_length=32)
+    currency = StrictCharField(
+        required=False,
+        min_length=1,
+        max_length=32,
+        validators=[currency_code_validator()],
+        help_text=f"Default {DEFAULT_CURRENCY_CODE!r}; empty means not given. {CURRENCY_CODE_HELP}",
+    )
 
 
 class BalanceResponseSerializer(serializers.Serializer):
@@ -113,7 +139,21 @@ class QueryIntegerField(serializers.IntegerField):
 
 
 class CursorField(StrictCharField):
+    """An opaque, signed cursor: the `nextCursor` of an earlier page."""
+
     default_error_messages = {"invalid_cursor": "This cursor is unknown or garbled."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        # Checked before decoding: base64 decoding would skip characters outside its alphabet.
+        kwargs.setdefault(
+            "validators",
+            [
+                RegexValidator(
+                    CURSOR_PATTERN, "This cursor is unknown or garbled.", "invalid_cursor"
+                )
+            ],
+        )
+        super().__init__(**kwargs)
 
     def run_validation(self, data: Any = serializers.empty) -> Any:
         text = super().run_validation(data)  # a string within the length limits
@@ -124,9 +164,26 @@ class CursorField(StrictCharField):
 
 
 class TransactionsQuerySerializer(serializers.Serializer):
-    currency = CurrencyCodeField(required=False, help_text="Default: every currency.")
-    limit = QueryIntegerField(required=False, min_value=1, max_value=100, default=50)
-    cursor = CursorField(required=False, min_length=1, max_length=512)
+    currency = CurrencyCodeField(
+        required=False, help_text=f"Default (or empty): every currency. {CURRENCY_CODE_HELP}"
+    )
+    limit = QueryIntegerField(
+        required=False,
+        min_value=1,
+        max_value=100,
+        default=50,
+        help_text="Decimal digits; empty means not given.",
+    )
+    cursor = CursorField(
+        required=False,
+        min_length=1,
+        max_length=512,
+        help_text=(
+            "Opaque: the `nextCursor` of the previous page; empty means the first page. A cursor "
+            "this API did not issue (garbled, truncated or forged) is 400 validation_error with "
+            "the field error code `invalid_cursor`."
+        ),
+    )
 
 
 class LedgerEntryResponseSerializer(serializers.Serializer):

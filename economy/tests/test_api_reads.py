@@ -272,3 +272,26 @@ def test_another_players_cursor_shows_only_the_callers_entries(player, coins):
     body = client_for(player).get("/transactions", {"cursor": their_cursor}).json()
 
     assert [e["reason"] for e in body["entries"]] in ([], ["mine"])
+
+
+def test_a_cursor_with_characters_outside_base64url_is_400(player_client, player, coins):
+    """base64 decoding skips such characters: the cursor's shape is checked before decoding."""
+    for amount in (1, 2):
+        wallet_earn(player=player, currency=coins, amount=amount, reason="q")
+    cursor = player_client.get("/transactions", {"limit": 1}).json()["nextCursor"]
+
+    response = player_client.get("/transactions", {"limit": 1, "cursor": f"{cursor}!"})
+
+    assert player_client.get("/transactions", {"limit": 1, "cursor": cursor}).status_code == 200
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert (error["field"], error["code"]) == ("cursor", "invalid_cursor")
+
+
+@pytest.mark.parametrize("path", ["/balance", "/transactions"])
+def test_a_currency_code_of_another_shape_is_unknown(player_client, path):
+    response = player_client.get(path, {"currency": "Coins"})
+
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert (error["field"], error["code"]) == ("currency", "unknown_currency")
