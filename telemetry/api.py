@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.http import HttpResponseRedirect
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -29,6 +30,17 @@ from telemetry.serializers import (
     event_batch_items_parse,
     iso_utc,
 )
+
+
+class QueryAutoSchema(AutoSchema):
+    """DRF reads an optional query parameter sent empty (`?limit=`) as not given: say so."""
+
+    def _get_parameters(self) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super()._get_parameters()
+        for parameter in parameters:
+            if parameter.get("in") == "query" and not parameter.get("required"):
+                parameter["allowEmptyValue"] = True
+        return parameters
 
 
 def _player(request: Request) -> User:
@@ -114,6 +126,7 @@ class EventBatchCreateView(ApiView):
 
 class EventListView(ApiView):
     permission_classes = [IsAuthenticated]
+    schema = QueryAutoSchema()
 
     @extend_schema(
         operation_id="events_list",
@@ -148,6 +161,7 @@ class EventListView(ApiView):
 class StatsView(ApiView):
     # Optional auth: no header is anonymous; any Authorization header must be a valid token.
     permission_classes = [AllowAny]
+    schema = QueryAutoSchema()
 
     @extend_schema(
         operation_id="stats",
@@ -186,6 +200,7 @@ class TrackView(ApiView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
     throttle_classes = [TrackRateThrottle]
+    schema = QueryAutoSchema()
 
     @extend_schema(
         operation_id="track",
@@ -194,6 +209,14 @@ class TrackView(ApiView):
             200: TrackResponseSerializer,
             302: OpenApiResponse(
                 description="Redirect to `redirect`, exactly as given (allowed hosts only).",
+            ),
+            414: OpenApiResponse(
+                description=(
+                    "Request line longer than 8190 bytes (gunicorn's `limit_request_line`), "
+                    "refused by the HTTP server before the application with an HTML body. "
+                    "Percent-encoded non-ASCII text takes up to 12 bytes a character, so "
+                    "parameters within their maximum lengths can still exceed it together."
+                ),
             ),
         },
         tags=["telemetry"],

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
@@ -228,9 +229,12 @@ class EventRequestSerializer(serializers.Serializer):
     )
     timestampUtc = serializers.DateTimeField(
         required=False,
+        allow_null=True,
         help_text=(
-            "ISO 8601 with Z or an offset (converted to UTC); default now. Not more than 24 h "
-            "ahead, not before 2000."
+            "ISO 8601 with Z or an offset (converted to UTC); absent or null means now. Must not "
+            "be before 2000-01-01 nor more than 24 h ahead of the server's clock (relative to "
+            "now, so not expressible here): otherwise 400 validation_error with the field error "
+            "code `too_old` or `too_far_ahead`."
         ),
     )
     eventId = serializers.UUIDField(
@@ -258,7 +262,15 @@ class EventResponseSerializer(serializers.Serializer):
 # --- POST /events/batch ------------------------------------------------------------------------
 
 
-@extend_schema_field(EventRequestSerializer)
+@extend_schema_field(
+    {
+        "description": (
+            "An event as for POST /event (EventRequest). Not constrained here: each item is "
+            "checked on its own, and an invalid one (of any JSON type) is listed in `rejected` "
+            "by index while the valid ones are stored."
+        )
+    }
+)
 class EventBatchItemField(serializers.Field):
     """Passes each item through untouched: items are checked one by one, errors by index."""
 
@@ -319,8 +331,30 @@ class EventBatchResponseSerializer(serializers.Serializer):
 # --- GET /events -------------------------------------------------------------------------------
 
 
+@extend_schema_field(
+    {"type": "integer", "minimum": 1, "maximum": EVENTS_LIMIT_MAX, "default": EVENTS_LIMIT_MAX}
+)
+class EventsLimitField(serializers.Field):
+    """A query-string integer in decimal digits, checked by `validate_limit`.
+
+    Not a CharField, whose schema would add `minLength` to this integer; DRF never passes an
+    empty query value on (it means not given)."""
+
+    default_error_messages = {"invalid": "Must be a string of decimal digits."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
 class EventListQuerySerializer(serializers.Serializer):
-    limit = StrictCharField(required=False, help_text="1..100, default 100.")
+    limit = EventsLimitField(
+        required=False, help_text="1..100 in decimal digits, default 100; empty means not given."
+    )
 
     def validate_limit(self, value: str) -> int:
         if not LIMIT_PATTERN.fullmatch(value) or not 1 <= int(value) <= EVENTS_LIMIT_MAX:
@@ -357,11 +391,27 @@ def _day_parse(value: str) -> date:
         ) from None
 
 
+@extend_schema_field(OpenApiTypes.DATE)
+class DayField(StrictCharField):
+    """A UTC day YYYY-MM-DD in the query string, checked by `_day_parse`."""
+
+
 class StatsQuerySerializer(serializers.Serializer):
     """`from`/`to` are inclusive UTC days; an absent or empty value is the open end."""
 
-    from_ = StrictCharField(required=False, allow_blank=True, help_text="YYYY-MM-DD, inclusive.")
-    to = StrictCharField(required=False, allow_blank=True, help_text="YYYY-MM-DD, inclusive.")
+    from_ = DayField(
+        required=False,
+        allow_blank=True,
+        help_text=(
+            "First UTC day, inclusive; absent or empty: no lower bound. After `to`: 400 "
+            "validation_error (field error code `from_after_to`)."
+        ),
+    )
+    to = DayField(
+        required=False,
+        allow_blank=True,
+        help_text="Last UTC day, inclusive; absent or empty: no upper bound.",
+    )
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
@@ -460,6 +510,19 @@ def allowed_redirect_hosts() -> set[str]:
     return hosts
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "uri",
+        "minLength": 1,
+        "maxLength": REDIRECT_MAX_LENGTH,
+        "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^\\x00-\\x20\\x7f\\\\]+$",
+    }
+)
+class RedirectField(StrictCharField):
+    """The /track redirect URL, checked by `redirect_host_allowed`."""
+
+
 class TrackQuerySerializer(serializers.Serializer):
     pid = StrictCharField(max_length=255, help_text="Media source; required, not empty.")
     c = StrictCharField(required=False, allow_blank=True, max_length=255, help_text="Campaign.")
@@ -474,12 +537,15 @@ class TrackQuerySerializer(serializers.Serializer):
     af_sub3 = StrictCharField(required=False, allow_blank=True, max_length=255)
     af_sub4 = StrictCharField(required=False, allow_blank=True, max_length=255)
     af_sub5 = StrictCharField(required=False, allow_blank=True, max_length=255)
-    redirect = StrictCharField(
+    redirect = RedirectField(
         required=False,
         max_length=REDIRECT_MAX_LENGTH,
         help_text=(
-            "Absolute http(s) URL whose host is in TRACK_REDIRECT_ALLOWED_HOSTS: answered with "
-            "302 to it, unchanged."
+            "Absolute http(s) URL, without user info, whose host is in the server's "
+            "TRACK_REDIRECT_ALLOWED_HOSTS (compared case-insensitively, ports ignored): answered "
+            "with 302 to it, unchanged. Another URL, or a host outside that setting, is 400 "
+            "validation_error with the field error code `redirect_not_allowed`; empty means not "
+            "given."
         ),
     )
 

@@ -535,3 +535,12 @@ def test_event_writes_are_throttled_per_player(player_client, monkeypatch):
 
 def test_events_needs_a_token(api_client):
     assert api_client.get("/events").status_code == 401
+
+
+def test_event_with_a_null_timestamp_is_stamped_now(player_client):
+    before = datetime.now(UTC)
+
+    response = _post(player_client, "/event", {"eventType": "app_open", "timestampUtc": None})
+
+    assert response.status_code == 201
+    assert before <= Event.objects.get().timestamp <= datetime.now(UTC)
