@@ -218,8 +218,9 @@ def test_one_player_cannot_touch_another_players_wallet(player, coins):
 def test_earn_query_count_is_pinned(player_client, player, coins, django_assert_num_queries):
     wallet_earn(player=player, currency=coins, amount=1, reason="warm_up")
 
-    # user, currency, SAVEPOINT, lock wallet, earn rule, update wallet, insert entry, RELEASE
-    with django_assert_num_queries(8):
+    # user, throttle counter, currency, SAVEPOINT, lock wallet, earn rule, update wallet, insert
+    # entry, RELEASE
+    with django_assert_num_queries(9):
         response = post(player_client, "/earn", {"amount": 500, "reason": "daily_login"})
 
     assert response.status_code == 200

@@ -21,7 +21,9 @@ PRODUCTION = {
 
 
 def manage(*args, **env):
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "JWT_SECRET", "TESTING"}}
+    # Only the variables the test sets configure the child: bin/test exports development ones.
+    ours = {"DEBUG", "JWT_SECRET", "TESTING", "SECURE_SSL_REDIRECT", "DATABASE_URL", "ENV_FILE"}
+    clean = {k: v for k, v in os.environ.items() if k not in ours}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
