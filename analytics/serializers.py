@@ -1,18 +1,17 @@
 """Request and response shapes of /run-pipeline and /pipeline-runs/<id> (SPEC §3, §3.1)."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from drf_spectacular.utils import inline_serializer
 from rest_framework import ISO_8601, serializers
 
 from analytics.models import PipelineRun
+from gamebackend.fields import iso_utc
+from gamebackend.openapi import problem_serializer
 
 
 def _iso_utc(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return None if moment is None else iso_utc(moment)
 
 
 class RunPipelineRequestSerializer(serializers.Serializer):
@@ -65,21 +64,10 @@ def pipeline_run_body(run: PipelineRun) -> dict[str, Any]:
     }
 
 
-# An RFC 9457 problem as these endpoints return it; inline because a field named `errors`
-# would shadow Serializer.errors.
-AnalyticsProblemSerializer = inline_serializer(
+# An RFC 9457 problem as these endpoints return it (application/problem+json).
+AnalyticsProblemSerializer = problem_serializer(
     "AnalyticsProblem",
-    {
-        "type": serializers.CharField(),
-        "title": serializers.CharField(),
-        "status": serializers.IntegerField(),
-        "code": serializers.CharField(help_text="Stable machine-readable code to switch on."),
-        "detail": serializers.CharField(),
-        "errors": serializers.ListField(
-            child=serializers.DictField(), required=False, help_text="validation_error only."
-        ),
-        "runId": serializers.IntegerField(
-            required=False, help_text="pipeline_busy: the queued or running run."
-        ),
-    },
+    runId=serializers.IntegerField(
+        required=False, help_text="pipeline_busy: the queued or running run."
+    ),
 )

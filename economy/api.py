@@ -1,10 +1,8 @@
 """One view per operation: parse → one service or selector call → render."""
 
 from collections.abc import Callable
-from typing import Any
 
 from django.http.response import HttpResponseBase
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
@@ -46,17 +44,6 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     ),
 )
 PROBLEM = OpenApiResponse(EconomyProblemSerializer, description="`validation_error`")
-
-
-class QueryAutoSchema(AutoSchema):
-    """DRF reads an optional query parameter sent empty (`?currency=`) as not given: say so."""
-
-    def _get_parameters(self) -> list[dict[str, Any]]:
-        parameters: list[dict[str, Any]] = super()._get_parameters()
-        for parameter in parameters:
-            if parameter.get("in") == "query" and not parameter.get("required"):
-                parameter["allowEmptyValue"] = True
-        return parameters
 
 
 def request_player(request: Request) -> User:
@@ -155,8 +142,6 @@ class BalanceView(ApiView):
     so a client can render its whole wallet UI from one call; reading never creates wallets.
     """
 
-    schema = QueryAutoSchema()
-
     @extend_schema(
         operation_id="balance",
         parameters=[BalanceQuerySerializer],
@@ -192,8 +177,6 @@ class BalanceView(ApiView):
 
 
 class TransactionsView(ApiView):
-    schema = QueryAutoSchema()
-
     @extend_schema(
         operation_id="transactions",
         parameters=[TransactionsQuerySerializer],

@@ -1,16 +1,15 @@
 """Request and response shapes of /earn, /spend, /balance and /transactions (SPEC §3, §3.1)."""
 
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from django.core.validators import RegexValidator
-from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
 from economy.models import DEFAULT_CURRENCY_CODE, Currency, LedgerEntry
 from economy.selectors import InvalidCursor, LedgerCursor
-from gamebackend.fields import StrictCharField, StrictIntegerField
+from gamebackend.fields import StrictCharField, StrictIntegerField, iso_utc
+from gamebackend.openapi import problem_serializer
 
 MAX_AMOUNT = 1_000_000_000
 # The shape of every currency code (economy.models.currency_code_validator): a code of another
@@ -29,11 +28,6 @@ def currency_code_validator() -> RegexValidator:
     return RegexValidator(
         CURRENCY_CODE_PATTERN, "Unknown currency (1 to 32 of a-z 0-9 _).", code="unknown_currency"
     )
-
-
-def iso_utc(moment: datetime) -> str:
-    """ISO 8601 in UTC with a `Z`, to the microsecond."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 class CurrencyCodeField(StrictCharField):
@@ -213,22 +207,11 @@ def ledger_entry_body(entry: LedgerEntry) -> dict[str, Any]:
     }
 
 
-# An RFC 9457 problem as the economy endpoints return it (application/problem+json); built
-# with inline_serializer because a declared field named `errors` would shadow Serializer.errors.
-EconomyProblemSerializer = inline_serializer(
+# An RFC 9457 problem as the economy endpoints return it (application/problem+json).
+EconomyProblemSerializer = problem_serializer(
     "EconomyProblem",
-    {
-        "type": serializers.CharField(),
-        "title": serializers.CharField(),
-        "status": serializers.IntegerField(),
-        "code": serializers.CharField(help_text="Stable machine-readable code to switch on."),
-        "detail": serializers.CharField(),
-        "errors": serializers.ListField(
-            child=serializers.DictField(), required=False, help_text="validation_error only."
-        ),
-        "balance": serializers.IntegerField(
-            required=False, help_text="insufficient_funds and balance_limit: the balance."
-        ),
-        "maxBalance": serializers.IntegerField(required=False, help_text="balance_limit only."),
-    },
+    balance=serializers.IntegerField(
+        required=False, help_text="insufficient_funds and balance_limit: the balance."
+    ),
+    maxBalance=serializers.IntegerField(required=False, help_text="balance_limit only."),
 )

@@ -1,8 +1,14 @@
 """Serializer fields with the contract's strict JSON typing (no coercion of strings or floats)."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from rest_framework import serializers
+
+
+def iso_utc(moment: datetime) -> str:
+    """ISO 8601 in UTC with a `Z`; fractional seconds (6 digits) only when there are any."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class StrictCharField(serializers.CharField):

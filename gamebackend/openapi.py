@@ -10,6 +10,43 @@ exception handler sends.
 
 from typing import Any
 
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
+
+
+class QueryAutoSchema(AutoSchema):
+    """DRF reads an optional query parameter sent empty (`?limit=`) as not given: say so."""
+
+    def _get_parameters(self) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super()._get_parameters()
+        for parameter in parameters:
+            if parameter.get("in") == "query" and not parameter.get("required"):
+                parameter["allowEmptyValue"] = True
+        return parameters
+
+
+def problem_serializer(name: str, **members: serializers.Field) -> Any:
+    """The problem body as a view documents it, with the members it adds (`balance`, `runId`).
+
+    Inline, because a declared field named `errors` would shadow `Serializer.errors`.
+    """
+    return inline_serializer(
+        name,
+        {
+            "type": serializers.CharField(),
+            "title": serializers.CharField(),
+            "status": serializers.IntegerField(),
+            "code": serializers.CharField(help_text="Stable machine-readable code to switch on."),
+            "detail": serializers.CharField(),
+            "errors": serializers.ListField(
+                child=serializers.DictField(), required=False, help_text="validation_error only."
+            ),
+            **members,
+        },
+    )
+
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 

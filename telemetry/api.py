@@ -4,13 +4,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.http import HttpResponseRedirect
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
+from gamebackend.fields import iso_utc
 from gamebackend.throttles import PlayerWriteRateThrottle, TrackRateThrottle
 from gamebackend.views import ApiView
 from telemetry import selectors, services
@@ -28,19 +28,7 @@ from telemetry.serializers import (
     TrackQuerySerializer,
     TrackResponseSerializer,
     event_batch_items_parse,
-    iso_utc,
 )
-
-
-class QueryAutoSchema(AutoSchema):
-    """DRF reads an optional query parameter sent empty (`?limit=`) as not given: say so."""
-
-    def _get_parameters(self) -> list[dict[str, Any]]:
-        parameters: list[dict[str, Any]] = super()._get_parameters()
-        for parameter in parameters:
-            if parameter.get("in") == "query" and not parameter.get("required"):
-                parameter["allowEmptyValue"] = True
-        return parameters
 
 
 def _player(request: Request) -> User:
@@ -126,7 +114,6 @@ class EventBatchCreateView(ApiView):
 
 class EventListView(ApiView):
     permission_classes = [IsAuthenticated]
-    schema = QueryAutoSchema()
 
     @extend_schema(
         operation_id="events_list",
@@ -161,7 +148,6 @@ class EventListView(ApiView):
 class StatsView(ApiView):
     # Optional auth: no header is anonymous; any Authorization header must be a valid token.
     permission_classes = [AllowAny]
-    schema = QueryAutoSchema()
 
     @extend_schema(
         operation_id="stats",
@@ -200,7 +186,6 @@ class TrackView(ApiView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
     throttle_classes = [TrackRateThrottle]
-    schema = QueryAutoSchema()
 
     @extend_schema(
         operation_id="track",

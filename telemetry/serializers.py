@@ -50,11 +50,6 @@ class EventInput:
     event_id: uuid.UUID | None
 
 
-def iso_utc(moment: datetime) -> str:
-    """ISO 8601 in UTC with `Z` (microseconds only when there are any)."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def _error(field: str, code: str, message: str) -> dict[str, list[ErrorDetail]]:
     return {field: [ErrorDetail(message, code=code)]}
 

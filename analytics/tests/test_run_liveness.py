@@ -108,7 +108,7 @@ def test_reading_a_stale_run_shows_it_failed(clock) -> None:
     assert (body["status"], body["error"], body["finishedAt"]) == (
         "failed",
         "the worker stopped during the run (no heartbeat since 2024-03-11T11:51:00+00:00)",
-        "2024-03-11T12:00:00.000000Z",
+        "2024-03-11T12:00:00Z",
     )
 
 
