@@ -88,7 +88,6 @@ def manage(env: dict[str, str], *args: str, check: bool = True) -> subprocess.Co
 
 def migrate(env: dict[str, str]) -> None:
     manage(env, "migrate", "--noinput")
-    manage(env, "createcachetable")
 
 
 def players_create(
