@@ -175,29 +175,56 @@ _JSON_STRING = r'"[^"\\\x00-\x1f]*"'
 _JSON_SCALAR = (
     f"(?:{_JSON_STRING}|-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null)"
 )
-# A flat JSON object (no escapes) whose first member is af_order_id with a non-empty string:
-# the common shape, decided by one regular expression without a JSON parser.
-PLAIN_ORDER_DOCUMENT = (
-    f'^\\{{{_WS}"af_order_id"{_WS}:{_WS}"([^"\\\\\\x00-\\x1f]+)"{_WS}'
-    f"(?:,{_WS}{_JSON_STRING}{_WS}:{_WS}{_JSON_SCALAR}{_WS})*\\}}$"
-)
+
+
+def _plain_document(key: str) -> str:
+    """A flat JSON object (no escapes) whose first member is `key` with a non-empty string (the
+    common shapes, decided by one regular expression without a JSON parser): group 1 is it."""
+    return (
+        f'^\\{{{_WS}"{key}"{_WS}:{_WS}"([^"\\\\\\x00-\\x1f]+)"{_WS}'
+        f"(?:,{_WS}{_JSON_STRING}{_WS}:{_WS}{_JSON_SCALAR}{_WS})*\\}}$"
+    )
+
+
+PLAIN_ORDER_DOCUMENT = _plain_document("af_order_id")
+PLAIN_RECEIPT_DOCUMENT = _plain_document("af_receipt_id")
+
+
+def plain_order_id(event_value: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(order id, decided) of the common Event Value shapes, without a JSON parser.
+
+    Decided: a plain document (`_plain_document`) whose first member is ``af_order_id`` and that
+    names it once; one that never mentions ``af_order_id`` and whose first member is
+    ``af_receipt_id``, named once; and any text without a backslash that mentions neither key
+    (no id: without escapes a key is spelled literally). Everything else is left undecided.
+    """
+    no_escape = ~event_value.str.contains("\\", literal=True)
+    once = {
+        key: event_value.str.count_matches(f'"{key}"', literal=True) == 1 for key in ORDER_ID_KEYS
+    }
+    by_order = pl.when(once["af_order_id"]).then(event_value.str.extract(PLAIN_ORDER_DOCUMENT, 1))
+    no_order_key = no_escape & ~event_value.str.contains("af_order_id", literal=True)
+    by_receipt = pl.when(no_order_key & once["af_receipt_id"]).then(
+        event_value.str.extract(PLAIN_RECEIPT_DOCUMENT, 1)
+    )
+    no_key = no_order_key & ~event_value.str.contains("af_receipt_id", literal=True)
+    order_id = pl.coalesce(by_order, by_receipt)
+    return order_id, order_id.is_not_null() | no_key
 
 
 def order_ids(event_values: pl.Series) -> pl.Series:
     """The order id of each Event Value (step 1): ``af_order_id``, else ``af_receipt_id``.
 
-    Three tiers, each on what the previous one left undecided: the plain document regex, then
+    Three tiers, each on what the previous one left undecided: `plain_order_id`, then
     the member analysis of `order_id_member` (``af_receipt_id`` only where the order id is
     missing and the text mentions it), then a JSON parser once per distinct remaining text.
     """
     texts = event_values.fill_null("").alias("text")
     frame = texts.to_frame()
-    plain = frame.select(
-        pl.when(pl.col("text").str.count_matches('"af_order_id"', literal=True) == 1).then(
-            pl.col("text").str.extract(PLAIN_ORDER_DOCUMENT, 1)
-        )
-    ).to_series()
-    undecided = plain.is_null().arg_true()
+    plain_id, plain_decided = plain_order_id(pl.col("text"))
+    first = frame.select(plain_id.alias("order_id"), plain_decided.alias("decided"))
+    plain = first.get_column("order_id")
+    undecided = (~first.get_column("decided")).arg_true()
     if undecided.len() == 0:
         return plain.alias("order_id")
     text = pl.col("text")

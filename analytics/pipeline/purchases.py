@@ -8,12 +8,12 @@ import polars as pl
 
 from .inputs import LINE, PRIMARY_ATTRIBUTION, PURCHASES, rejected_frame, rows_by_line
 from .parsing import (
-    PLAIN_ORDER_DOCUMENT,
     appsflyer_time,
     campaign_key,
     decimal_micros,
     media_source_key,
     order_ids,
+    plain_order_id,
 )
 
 PURCHASE_EVENT = "af_purchase"
@@ -95,14 +95,12 @@ def curate_purchases(raw: pl.DataFrame | pl.LazyFrame, columns: list[str]) -> Cu
     """Step 1 on the raw AppsFlyer export (all columns as text, with `LINE`).
 
     Only the parsed values are collected (the Event Value text only where the plain order-id
-    pattern does not decide it); the original text of every column is read back (a second pass
+    patterns do not decide); the original text of every column is read back (a second pass
     filtered by line) for the rejected rows alone, which are few.
     """
     lazy = raw.lazy()
     event_value = pl.col("Event Value").fill_null("")
-    plain = pl.when(event_value.str.count_matches('"af_order_id"', literal=True) == 1).then(
-        event_value.str.extract(PLAIN_ORDER_DOCUMENT, 1)
-    )
+    plain, decided = plain_order_id(event_value)
     checked = (
         check_purchases(purchase_rows(lazy).with_columns(primary_flag(columns).alias("_primary")))
         .select(
@@ -119,7 +117,7 @@ def curate_purchases(raw: pl.DataFrame | pl.LazyFrame, columns: list[str]) -> Cu
             "currency",
             "revenue_usd_micros",
             plain.alias("order_id"),
-            pl.when(plain.is_null()).then(event_value).alias("_event_value"),
+            pl.when(~decided).then(event_value).alias("_event_value"),
         )
         .collect()
     )
@@ -130,7 +128,7 @@ def curate_purchases(raw: pl.DataFrame | pl.LazyFrame, columns: list[str]) -> Cu
     valid = checked.filter(primary & pl.col("reason").is_null()).drop("_primary", "reason")
     del checked
     rejected = rejected_frame(PURCHASES, rows_by_line(lazy, reasons, columns), columns)
-    undecided = valid.get_column("order_id").is_null().arg_true()
+    undecided = valid.get_column("_event_value").is_not_null().arg_true()
     if undecided.len():
         rest = order_ids(valid.get_column("_event_value").gather(undecided))
         valid = valid.with_columns(valid.get_column("order_id").scatter(undecided, rest))

@@ -21,6 +21,7 @@ from analytics.pipeline.parsing import (
     order_id_from_json,
     order_id_member,
     order_ids,
+    plain_order_id,
 )
 
 
@@ -219,6 +220,31 @@ def test_order_id_fast_path_decides_plain_documents_alone() -> None:
         (None, False),
         (None, False),
     ]
+
+
+PLAIN_SHAPES = [
+    ('{"af_receipt_id":"R1","af_level":7}', "R1", True),
+    ('{"af_receipt_id":"R2","note":"af_order_id"}', "R2", False),
+    ('{"af_receipt_id":"R3","af_receipt_id":"R4"}', "R4", False),
+    ('{"af_receipt_id":"","x":1}', None, False),
+    ('{"x":1,"af_receipt_id":"R5"}', "R5", False),
+    ('{"af_\\u006frder_id":"O1","af_receipt_id":"R6"}', "O1", False),
+    ('{"af_level":7}', None, True),
+    ("[1, 2]", None, True),
+    ('{"x":"\\u0061f_receipt_id"}', None, False),
+]
+
+
+@pytest.mark.parametrize(("text", "order_id", "decided"), PLAIN_SHAPES)
+def test_plain_order_id_decides_only_what_it_may(
+    text: str, order_id: str | None, decided: bool
+) -> None:
+    value, is_decided = plain_order_id(pl.lit(text))
+    assert pl.select(is_decided).item() == decided
+    if decided:
+        assert pl.select(value).item() == order_id
+    assert order_id_from_json(text) == order_id
+    assert _vectorised_order_ids([text]) == [order_id]
 
 
 json_leaf = st.one_of(
