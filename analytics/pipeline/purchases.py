@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from .inputs import LINE, PRIMARY_ATTRIBUTION, PURCHASES, rejected_frame, rows_by_line
+from .inputs import LINE, PRIMARY_ATTRIBUTION, PURCHASES, rejected_frame
 from .parsing import (
     appsflyer_time,
     campaign_key,
@@ -94,40 +94,47 @@ def deduplicate(valid: pl.DataFrame) -> pl.DataFrame:
 def curate_purchases(raw: pl.DataFrame | pl.LazyFrame, columns: list[str]) -> CuratedPurchases:
     """Step 1 on the raw AppsFlyer export (all columns as text, with `LINE`).
 
-    Only the parsed values are collected (the Event Value text only where the plain order-id
-    patterns do not decide); the original text of every column is read back (a second pass
-    filtered by line) for the rejected rows alone, which are few.
+    One streaming pass over the input collects the parsed values (the Event Value text only
+    where the plain order-id patterns do not decide) and, for the rejected rows alone (few),
+    the original text of every column.
     """
     lazy = raw.lazy()
     event_value = pl.col("Event Value").fill_null("")
     plain, decided = plain_order_id(event_value)
-    checked = (
-        check_purchases(purchase_rows(lazy).with_columns(primary_flag(columns).alias("_primary")))
-        .select(
-            LINE,
-            "_primary",
-            "reason",
-            "event_time",
-            pl.col("Customer User ID").fill_null("").alias("user_id"),
-            pl.col("AppsFlyer ID").fill_null("").alias("appsflyer_id"),
-            media_source_key("Media Source").alias("media_source"),
-            campaign_key("Media Source", "Campaign").alias("campaign"),
-            pl.col("Platform").fill_null("").alias("platform"),
-            "revenue_micros",
-            "currency",
-            "revenue_usd_micros",
-            plain.alias("order_id"),
-            pl.when(~decided).then(event_value).alias("_event_value"),
-        )
-        .collect()
+    rows = check_purchases(
+        purchase_rows(lazy).with_columns(primary_flag(columns).alias("_primary"))
+    )
+    rejected_rows = rows.filter(pl.col("_primary") & pl.col("reason").is_not_null()).select(
+        LINE, *columns, "reason"
+    )
+    checked, rejected_rows = pl.collect_all(
+        [
+            rows.select(
+                LINE,
+                "_primary",
+                "reason",
+                "event_time",
+                pl.col("Customer User ID").fill_null("").alias("user_id"),
+                pl.col("AppsFlyer ID").fill_null("").alias("appsflyer_id"),
+                media_source_key("Media Source").alias("media_source"),
+                campaign_key("Media Source", "Campaign").alias("campaign"),
+                pl.col("Platform").fill_null("").alias("platform"),
+                "revenue_micros",
+                "currency",
+                "revenue_usd_micros",
+                plain.alias("order_id"),
+                pl.when(~decided).then(event_value).alias("_event_value"),
+            ),
+            rejected_rows,
+        ],
+        engine="streaming",
     )
     primary = pl.col("_primary")
     appsflyer_rows = checked.height
     non_primary = int((~checked.get_column("_primary")).sum())
-    reasons = checked.filter(primary & pl.col("reason").is_not_null()).select(LINE, "reason")
     valid = checked.filter(primary & pl.col("reason").is_null()).drop("_primary", "reason")
     del checked
-    rejected = rejected_frame(PURCHASES, rows_by_line(lazy, reasons, columns), columns)
+    rejected = rejected_frame(PURCHASES, rejected_rows, columns)
     undecided = valid.get_column("_event_value").is_not_null().arg_true()
     if undecided.len():
         rest = order_ids(valid.get_column("_event_value").gather(undecided))
