@@ -76,26 +76,29 @@ def prepare_gateway(raw: pl.DataFrame | pl.LazyFrame, columns: list[str]) -> Gat
     """Step 2: one row per set of identical rows, then conflicting purchases rejected (every
     file line of them) and their reversals left as orphans.
 
-    Only the parsed values are collected; the original text of every column is read back (a
-    second pass filtered by line) for the rejected rows alone, which are few.
+    One streaming pass collects the parsed values and, for the invalid rows alone (few), the
+    original text of every column; that of conflicting purchases (known only after the
+    deduplication) is read back by a second pass filtered by line, only when there are some.
     """
     lazy = raw.lazy()
-    checked = (
-        check_gateway(lazy)
-        .select(
-            LINE,
-            pl.col("_transaction_id").alias("transaction_id"),
-            pl.col("_user_id").alias("user_id"),
-            pl.col("_event_time").alias("event_time"),
-            pl.col("_event_type").alias("event_type"),
-            "amount_micros",
-            pl.col("_currency").alias("currency"),
-            "amount_usd_micros",
-            "reason",
-        )
-        .collect()
+    rows = check_gateway(lazy)
+    checked, invalid_rows = pl.collect_all(
+        [
+            rows.select(
+                LINE,
+                pl.col("_transaction_id").alias("transaction_id"),
+                pl.col("_user_id").alias("user_id"),
+                pl.col("_event_time").alias("event_time"),
+                pl.col("_event_type").alias("event_type"),
+                "amount_micros",
+                pl.col("_currency").alias("currency"),
+                "amount_usd_micros",
+                "reason",
+            ),
+            rows.filter(pl.col("reason").is_not_null()).select(LINE, *columns, "reason"),
+        ],
+        engine="streaming",
     )
-    invalid = checked.filter(pl.col("reason").is_not_null()).select(LINE, "reason")
     values = checked.filter(pl.col("reason").is_null()).drop("reason")
     del checked
     distinct = values.unique(subset=list(CONTRACT_VALUES), keep="first", maintain_order=True)
@@ -111,8 +114,8 @@ def prepare_gateway(raw: pl.DataFrame | pl.LazyFrame, columns: list[str]) -> Gat
         & pl.col("transaction_id").is_in(conflicting_ids.implode())
     ).select(LINE, pl.lit(CONFLICTING).alias("reason"))
     del values
-    reasons = pl.concat([invalid, conflicting]).sort(LINE)
-    rejected = rejected_frame(GATEWAY, rows_by_line(lazy, reasons, columns), columns)
+    rejected_rows = pl.concat([invalid_rows, rows_by_line(lazy, conflicting, columns)]).sort(LINE)
+    rejected = rejected_frame(GATEWAY, rejected_rows, columns)
     purchases = (
         purchases.filter(~pl.col("transaction_id").is_in(conflicting_ids.implode()))
         .with_row_index("gw_idx")
