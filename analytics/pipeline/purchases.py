@@ -104,7 +104,7 @@ def curate_purchases(raw: pl.DataFrame | pl.LazyFrame, columns: list[str]) -> Cu
     rows = check_purchases(
         purchase_rows(lazy).with_columns(primary_flag(columns).alias("_primary"))
     )
-    rejected_rows = rows.filter(pl.col("_primary") & pl.col("reason").is_not_null()).select(
+    rejected_text = rows.filter(pl.col("_primary") & pl.col("reason").is_not_null()).select(
         LINE, *columns, "reason"
     )
     checked, rejected_rows = pl.collect_all(
@@ -125,7 +125,7 @@ def curate_purchases(raw: pl.DataFrame | pl.LazyFrame, columns: list[str]) -> Cu
                 plain.alias("order_id"),
                 pl.when(~decided).then(event_value).alias("_event_value"),
             ),
-            rejected_rows,
+            rejected_text,
         ],
         engine="streaming",
     )
