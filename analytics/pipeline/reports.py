@@ -78,11 +78,7 @@ def seconds_text(microseconds: pl.Expr) -> pl.Expr:
 
 def time_text(moment: pl.Expr) -> pl.Expr:
     """``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``: the fraction only when it is not zero."""
-    micros = moment.dt.microsecond()
-    fraction = (
-        pl.when(micros != 0).then("." + micros.cast(pl.String).str.zfill(6)).otherwise(pl.lit(""))
-    )
-    return moment.dt.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
+    return moment.dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").str.replace(".000000Z", "Z", literal=True)
 
 
 def _json_number(value: Decimal) -> float:
@@ -117,8 +113,9 @@ def micros_ratio_value(numerator_micros: int, denominator: int) -> float | None:
 # Report contents
 
 
-def curated_frame(curated: pl.DataFrame) -> pl.DataFrame:
-    """`purchases_curated.csv` from the reconciled purchases (file order).
+def curated_frame(curated: pl.DataFrame) -> pl.LazyFrame:
+    """`purchases_curated.csv` from the reconciled purchases (file order), as a query that
+    `write_reports` streams to the file (formatting and writing in one pass).
 
     `curated` columns: event_time, user_id, appsflyer_id, media_source, campaign, platform,
     revenue_micros, currency, revenue_usd_micros, order_id, match_status, transaction_id,
@@ -126,27 +123,23 @@ def curated_frame(curated: pl.DataFrame) -> pl.DataFrame:
     unmatched).
     """
     # Lazy, so that each rounded figure is computed once for its several uses.
-    return (
-        curated.lazy()
-        .select(
-            time_text(pl.col("event_time")).alias("event_time"),
-            "user_id",
-            "appsflyer_id",
-            "media_source",
-            "campaign",
-            "platform",
-            money_text(pl.col("revenue_micros")).alias("revenue"),
-            "currency",
-            money_text(pl.col("revenue_usd_micros")).alias("revenue_usd"),
-            pl.col("order_id").fill_null(""),
-            "match_status",
-            pl.col("transaction_id").fill_null(""),
-            seconds_text(pl.col("time_diff_us")).fill_null("").alias("time_diff_seconds"),
-            money_text(pl.col("confirmed_micros").fill_null(0)).alias("confirmed_usd"),
-            money_text(pl.col("reversed_micros").fill_null(0)).alias("reversed_usd"),
-            money_text(pl.col("net_micros").fill_null(0)).alias("net_usd"),
-        )
-        .collect()
+    return curated.lazy().select(
+        time_text(pl.col("event_time")).alias("event_time"),
+        "user_id",
+        "appsflyer_id",
+        "media_source",
+        "campaign",
+        "platform",
+        money_text(pl.col("revenue_micros")).alias("revenue"),
+        "currency",
+        money_text(pl.col("revenue_usd_micros")).alias("revenue_usd"),
+        pl.col("order_id").fill_null(""),
+        "match_status",
+        pl.col("transaction_id").fill_null(""),
+        seconds_text(pl.col("time_diff_us")).fill_null("").alias("time_diff_seconds"),
+        money_text(pl.col("confirmed_micros").fill_null(0)).alias("confirmed_usd"),
+        money_text(pl.col("reversed_micros").fill_null(0)).alias("reversed_usd"),
+        money_text(pl.col("net_micros").fill_null(0)).alias("net_usd"),
     )
 
 
@@ -225,7 +218,7 @@ def _write_json(handle: Any, content: Mapping[str, Any]) -> None:
 def write_reports(
     reports_dir: Path,
     *,
-    curated: pl.DataFrame,
+    curated: pl.LazyFrame,
     reconciliation: Mapping[str, Any],
     roas: Mapping[str, Any],
     anomaly: Mapping[str, Any],
@@ -235,7 +228,7 @@ def write_reports(
     """Write all six files to temporary names, then rename them into place."""
     reports_dir.mkdir(parents=True, exist_ok=True)
     writers: list[tuple[str, Any]] = [
-        (CURATED_FILE, lambda h: curated.write_csv(h)),
+        (CURATED_FILE, lambda h: curated.sink_csv(h.name)),
         (RECONCILIATION_FILE, lambda h: _write_json(h, reconciliation)),
         (ROAS_FILE, lambda h: _write_json(h, roas)),
         (ANOMALY_FILE, lambda h: _write_json(h, anomaly)),
