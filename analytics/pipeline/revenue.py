@@ -85,8 +85,16 @@ def daily_revenue(
 ) -> DailyRevenue:
     """A purchase counts on its AppsFlyer day (gateway day when unmatched); a reversal counts in
     full, with its sign, on its own day, under its purchase's campaign."""
-    matched = matches.join(purchases.select("af_pos", "event_time", *CAMPAIGN), on="af_pos").join(
-        gateway.select("gw_idx", "transaction_id", "amount_usd_micros"), on="gw_idx"
+    # `af_pos` and `gw_idx` are row positions: the matched rows are gathered, not joined.
+    matched_gw = matches.get_column("gw_idx")
+    matched = (
+        purchases.select("event_time", *CAMPAIGN)
+        .select(pl.all().gather(matches.get_column("af_pos")))
+        .hstack(
+            gateway.select("transaction_id", "amount_usd_micros")
+            .select(pl.all().gather(matched_gw))
+            .get_columns()
+        )
     )
     gross = matched.group_by(pl.col("event_time").dt.date().alias("date"), *CAMPAIGN).agg(
         pl.col("amount_usd_micros").sum().alias("gross_micros")
@@ -107,7 +115,9 @@ def daily_revenue(
         .sort(DAY_CAMPAIGN)
     )
 
-    unmatched = gateway.join(matches.select("gw_idx"), on="gw_idx", how="anti")
+    unmatched = gateway.filter(
+        pl.repeat(True, gateway.height, dtype=pl.Boolean, eager=True).scatter(matched_gw, False)
+    )
     unattributed = (
         pl.concat(
             [
