@@ -8,7 +8,7 @@ safe there) or served as `image/svg+xml`. Functions are pure: same input, same S
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
@@ -173,6 +173,48 @@ def _legend(parts: list[str], *, layout: list[tuple[int, int, str, str]], top: i
             parts.append(f'<text x="{x + 14}" y="{y}" fill="#222">{_text(text)}</text>')
 
 
+def _require_lengths(series: Sequence[Series], x_labels: Sequence[str]) -> None:
+    for item in series:
+        if len(item.values) != len(x_labels):
+            raise ValueError(
+                f"series {item.name!r} has {len(item.values)} values, expected {len(x_labels)}"
+            )
+
+
+def _plot_start(
+    *,
+    title: str,
+    x_labels: Sequence[str],
+    series: Sequence[Series],
+    unit: str,
+    marked_label: str,
+    y_label: str,
+    ticks: list[float],
+    x_of: Callable[[int], float],
+    y_of: Callable[[float], float],
+    box: tuple[int, int, int, int],
+) -> tuple[list[str], list[tuple[int, int, str, str]]]:
+    """The parts every chart shares: frame, y axis, x labels, and "no data" when empty."""
+    width, height, plot_top, plot_bottom = box
+    values_total = sum(1 for s in series for v in s.values if v is not None)
+    legend = _legend_layout(series, width=width, marked_label=marked_label)
+    parts, _ = _frame(
+        title=title,
+        width=width,
+        height=height,
+        legend_rows=legend[-1][1] + 1 if legend else 0,
+        description=f"{len(series)} series over {len(x_labels)} {unit} ({values_total} values)",
+    )
+    _y_axis(parts, ticks=ticks, y_of=y_of, width=width, y_label=y_label, plot_top=plot_top)
+    _x_labels(parts, labels=x_labels, x_of=x_of, baseline=plot_bottom)
+    if values_total == 0:
+        parts.append(
+            f'<text x="{width // 2}" y="{(plot_top + plot_bottom) // 2}" text-anchor="middle" '
+            f'fill="#888">no data</text>'
+        )
+    return parts, legend
+
+
 def line_chart(
     *,
     title: str,
@@ -187,11 +229,7 @@ def line_chart(
 
     Gaps (None) break the line; marked points are circled in red and named in the legend.
     """
-    for item in series:
-        if len(item.values) != len(x_labels):
-            raise ValueError(
-                f"series {item.name!r} has {len(item.values)} values, expected {len(x_labels)}"
-            )
+    _require_lengths(series, x_labels)
     low, high = _value_range(series, include_zero=True)
     ticks = nice_ticks(low, high)
     y_min, y_max = ticks[0], ticks[-1]
@@ -207,22 +245,18 @@ def line_chart(
     def y_of(value: float) -> float:
         return plot_bottom - (plot_bottom - plot_top) * (value - y_min) / (y_max - y_min)
 
-    points_total = sum(1 for s in series for v in s.values if v is not None)
-    legend = _legend_layout(series, width=width, marked_label=marked_label)
-    parts, _ = _frame(
+    parts, legend = _plot_start(
         title=title,
-        width=width,
-        height=height,
-        legend_rows=legend[-1][1] + 1 if legend else 0,
-        description=f"{len(series)} series over {len(x_labels)} points ({points_total} values)",
+        x_labels=x_labels,
+        series=series,
+        unit="points",
+        marked_label=marked_label,
+        y_label=y_label,
+        ticks=ticks,
+        x_of=x_of,
+        y_of=y_of,
+        box=(width, height, plot_top, plot_bottom),
     )
-    _y_axis(parts, ticks=ticks, y_of=y_of, width=width, y_label=y_label, plot_top=plot_top)
-    _x_labels(parts, labels=x_labels, x_of=x_of, baseline=plot_bottom)
-    if points_total == 0:
-        parts.append(
-            f'<text x="{width // 2}" y="{(plot_top + plot_bottom) // 2}" text-anchor="middle" '
-            f'fill="#888">no data</text>'
-        )
 
     for index, item in enumerate(series):
         colour = PALETTE[index % len(PALETTE)]
@@ -270,11 +304,7 @@ def bar_chart(
     height: int = 260,
 ) -> str:
     """Grouped bars per x label, one bar per series; negative values hang below the zero line."""
-    for item in series:
-        if len(item.values) != len(x_labels):
-            raise ValueError(
-                f"series {item.name!r} has {len(item.values)} values, expected {len(x_labels)}"
-            )
+    _require_lengths(series, x_labels)
     low, high = _value_range(series, include_zero=True)
     ticks = nice_ticks(low, high)
     y_min, y_max = ticks[0], ticks[-1]
@@ -289,22 +319,18 @@ def bar_chart(
     def y_of(value: float) -> float:
         return plot_bottom - (plot_bottom - plot_top) * (value - y_min) / (y_max - y_min)
 
-    values_total = sum(1 for s in series for v in s.values if v is not None)
-    legend = _legend_layout(series, width=width, marked_label="")
-    parts, _ = _frame(
+    parts, legend = _plot_start(
         title=title,
-        width=width,
-        height=height,
-        legend_rows=legend[-1][1] + 1 if legend else 0,
-        description=f"{len(series)} series over {len(x_labels)} groups ({values_total} values)",
+        x_labels=x_labels,
+        series=series,
+        unit="groups",
+        marked_label="",
+        y_label=y_label,
+        ticks=ticks,
+        x_of=x_of,
+        y_of=y_of,
+        box=(width, height, plot_top, plot_bottom),
     )
-    _y_axis(parts, ticks=ticks, y_of=y_of, width=width, y_label=y_label, plot_top=plot_top)
-    _x_labels(parts, labels=x_labels, x_of=x_of, baseline=plot_bottom)
-    if values_total == 0:
-        parts.append(
-            f'<text x="{width // 2}" y="{(plot_top + plot_bottom) // 2}" text-anchor="middle" '
-            f'fill="#888">no data</text>'
-        )
     zero = y_of(0.0)
     for index, item in enumerate(series):
         colour = PALETTE[index % len(PALETTE)]

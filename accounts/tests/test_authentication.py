@@ -80,6 +80,8 @@ def test_alg_none_is_refused(api_client, player):
     assert_401(call(api_client, f"Bearer {token}"), "token_invalid")
 
 
+# The test signs with the server's secret, shorter than PyJWT recommends for SHA-512.
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 def test_hs512_is_refused_because_hs256_is_pinned(api_client, player):
     token = sign(claims(sub=player.username), algorithm="HS512")
 
