@@ -20,7 +20,7 @@ COPY . .
 
 RUN groupadd --system app && useradd --system --gid app --home /app app \
     && mkdir -p /app/data /app/reports /app/staticfiles \
-    && DEBUG=true JWT_SECRET=build-only-secret-not-used-at-runtime-000 ENV_FILE=/dev/null \
+    && DEBUG=false JWT_SECRET=build-only-secret-not-used-at-runtime-000 ENV_FILE=/dev/null \
        python manage.py collectstatic --noinput -v 0 \
     && chown -R app:app /app/data /app/reports
 
