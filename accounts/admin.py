@@ -28,7 +28,7 @@ from economy import selectors as economy_selectors
 from economy import services as economy_services
 from economy.models import MAX_BALANCE, Currency
 from gamebackend.admin_pagination import CappedCountPaginator
-from gamebackend.problems import Problem, flatten_errors
+from gamebackend.problems import Problem, problem_message
 from telemetry import selectors as telemetry_selectors
 from telemetry.models import PlayerAttribution
 
@@ -310,12 +310,8 @@ class PlayerAdmin(UserAdmin):
                     note=data["note"],
                     actor=request.user,  # type: ignore[arg-type]
                 )
-            except exceptions.ValidationError as exc:
-                form.add_error(
-                    None, "; ".join(error["message"] for error in flatten_errors(exc.detail))
-                )
-            except Problem as exc:
-                form.add_error(None, str(exc.detail))
+            except (exceptions.ValidationError, Problem) as exc:
+                form.add_error(None, problem_message(exc))
             else:
                 message = (
                     f"Adjusted {data['currency'].code} by {entry.amount:+d} to "

@@ -21,25 +21,13 @@ from analytics.models import (
     RoasAnomaly,
     RoasDaily,
 )
+from gamebackend.admin_readonly import ReadOnlyAdmin
 
 
 class RunPipelineForm(forms.Form):
     date = forms.DateField(
         required=False, help_text="Report day D (YYYY-MM-DD); empty means yesterday (UTC)."
     )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written by pipeline runs only."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(PipelineRun)

@@ -15,7 +15,8 @@ from rest_framework import exceptions
 
 from economy import services
 from economy.models import MAX_BALANCE, Currency, EarnRule, LedgerEntry, Wallet
-from gamebackend.problems import Problem, flatten_errors
+from gamebackend.admin_readonly import ReadOnlyAdmin
+from gamebackend.problems import Problem, problem_message
 
 
 @admin.register(Currency)
@@ -119,13 +120,8 @@ class WalletAdmin(admin.ModelAdmin):
                 note=data["note"],
                 actor=request.user,  # type: ignore[arg-type]
             )
-        except exceptions.ValidationError as exc:
-            form.add_error(
-                None, "; ".join(error["message"] for error in flatten_errors(exc.detail))
-            )
-            return None
-        except Problem as exc:
-            form.add_error(None, str(exc.detail))
+        except (exceptions.ValidationError, Problem) as exc:
+            form.add_error(None, problem_message(exc))
             return None
         message = (
             f"Adjusted {entry.wallet.currency.code} by {entry.amount:+d} to {entry.balance_after} "
@@ -137,7 +133,7 @@ class WalletAdmin(admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
+class LedgerEntryAdmin(ReadOnlyAdmin):
     list_display = [
         "created_at",
         "transaction_id",
@@ -158,12 +154,3 @@ class LedgerEntryAdmin(admin.ModelAdmin):
     @admin.display(description="currency")
     def currency(self, entry: LedgerEntry) -> str:
         return entry.wallet.currency.code
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

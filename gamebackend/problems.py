@@ -136,6 +136,13 @@ def flatten_errors(detail: Any, path: str = "") -> list[dict[str, Any]]:
     return [_error_entry(path, detail)]
 
 
+def problem_message(exc: exceptions.APIException) -> str:
+    """One line for a person (an admin form error): every field message, or the detail."""
+    if isinstance(exc, exceptions.ValidationError):
+        return "; ".join(error["message"] for error in flatten_errors(exc.detail))
+    return str(exc.detail)
+
+
 def _error_entry(field: str, item: Any) -> dict[str, Any]:
     return {
         "field": field or None,

@@ -13,20 +13,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from gamebackend.admin_pagination import CappedCountPaginator
+from gamebackend.admin_readonly import ReadOnlyAdmin
 from telemetry.models import Click, Event, EventDayCount, PlayerAttribution
 
 DAY_CHOICES = 31
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class EventTypeFilter(admin.SimpleListFilter):
