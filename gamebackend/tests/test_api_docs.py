@@ -242,3 +242,17 @@ def test_redoc_csp_keeps_every_request_on_this_host(api_client):
     assert policy["default-src"] == "'self'"
     for sources in policy.values():
         assert "http" not in sources and "*" not in sources
+
+
+def test_a_documented_code_with_another_status_or_no_code_stops_the_schema():
+    from gamebackend.openapi import problem_catalog, problem_examples
+
+    catalog = problem_catalog()
+
+    with pytest.raises(ValueError, match=r"GET /x 400: `throttled` is sent with status 429"):
+        problem_examples(catalog, "GET /x", "400", "Throttled (`throttled`).")
+    with pytest.raises(ValueError, match="names no problem code"):
+        problem_examples(catalog, "GET /x", "409", "Something went wrong (`balance`).")
+    assert list(problem_examples(catalog, "GET /x", "409", "`pipeline_busy` (`runId`)")) == [
+        "pipeline_busy"
+    ]
