@@ -1,10 +1,19 @@
 # syntax=docker/dockerfile:1
-FROM python:3.12-slim AS base
+# Any image with Python 3.11+ and its venv module works as the base; bin/image-check builds on a
+# Debian base with Debian's python3 (--build-arg BASE_IMAGE=...), since no registry is reachable.
+ARG BASE_IMAGE=python:3.12-slim
+FROM ${BASE_IMAGE} AS base
 
+# The dependencies live in a virtual environment, so the base's own Python packages (a
+# distribution's python3 refuses pip installs into it) are never touched.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    VIRTUAL_ENV=/opt/venv \
+    PATH=/opt/venv/bin:$PATH
+
+RUN python3 -m venv /opt/venv
 
 WORKDIR /app
 

@@ -1,6 +1,6 @@
 from typing import cast
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -34,11 +34,23 @@ class LoginView(ApiView):
 
     @extend_schema(
         operation_id="login",
+        summary="Sign in; the player is created on first login",
         request=LoginRequestSerializer,
+        examples=[
+            OpenApiExample("New or password-less player", {"userId": "player_001"}),
+            OpenApiExample(
+                "Player with a password",
+                {"userId": "player_001", "password": "correct-horse-battery"},
+            ),
+        ],
         responses={
             200: TokenPairResponseSerializer,
             401: OpenApiResponse(description="Wrong or missing password (`invalid_credentials`)."),
             403: OpenApiResponse(description="Banned account (`account_banned`)."),
+            429: OpenApiResponse(
+                description="Throttled (`throttled`), or too many failed password logins for "
+                "this account (`account_locked`); see `Retry-After`."
+            ),
         },
         tags=["auth"],
         auth=[],
@@ -64,6 +76,7 @@ class TokenRefreshView(ApiView):
 
     @extend_schema(
         operation_id="token_refresh",
+        summary="Exchange a refresh token for new tokens",
         request=TokenRefreshRequestSerializer,
         responses={
             200: TokenPairResponseSerializer,
@@ -88,7 +101,9 @@ class PasswordSetView(ApiView):
 
     @extend_schema(
         operation_id="account_password_set",
+        summary="Set the caller's password",
         request=PasswordSetRequestSerializer,
+        examples=[OpenApiExample("A password", {"password": "correct-horse-battery"})],
         responses={204: None},
         tags=["auth"],
     )

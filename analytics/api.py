@@ -1,6 +1,6 @@
 """One view per operation: parse → one service or selector call → render."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
@@ -19,7 +19,9 @@ from analytics.serializers import (
 from gamebackend.views import ApiView
 
 STAFF_PROBLEMS = {
-    401: OpenApiResponse(AnalyticsProblemSerializer, description="`not_authenticated`"),
+    401: OpenApiResponse(
+        AnalyticsProblemSerializer, description="`not_authenticated`, `token_invalid`"
+    ),
     403: OpenApiResponse(AnalyticsProblemSerializer, description="`permission_denied`"),
 }
 
@@ -29,7 +31,12 @@ class RunPipelineView(ApiView):
 
     @extend_schema(
         operation_id="run_pipeline",
+        summary="Queue an analytics pipeline run",
         request=RunPipelineRequestSerializer,
+        examples=[
+            OpenApiExample("Yesterday (UTC)", {}),
+            OpenApiExample("A given report day", {"date": "2025-10-24"}),
+        ],
         responses={
             202: RunPipelineResponseSerializer,
             400: OpenApiResponse(AnalyticsProblemSerializer, description="`validation_error`"),
@@ -61,6 +68,7 @@ class PipelineRunView(ApiView):
 
     @extend_schema(
         operation_id="pipeline_run",
+        summary="Status of a pipeline run",
         responses={
             200: PipelineRunResponseSerializer,
             **STAFF_PROBLEMS,

@@ -122,6 +122,9 @@ def http_get(url: str, timeout: float = 5.0, headers: dict[str, str] | None = No
         return 0, {}, str(error).encode(), time.monotonic() - started
 
 
+_static_collected: list[bool] = []  # collectstatic once per benchmark process
+
+
 @dataclass
 class Server:
     """gunicorn with gunicorn.conf.py on 127.0.0.1:<free port>; environment overrides its knobs."""
@@ -137,6 +140,10 @@ class Server:
 
     def start(self, wait_path: str = "/health", timeout: float = 60) -> None:
         env = {**self.env, "BIND": f"127.0.0.1:{self.port}"}
+        if not _static_collected:
+            # A production start needs the static files manifest (gamebackend.checks).
+            manage(env, "collectstatic", "--noinput", "-v", "0")
+            _static_collected.append(True)
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
             [GUNICORN, "-c", "gunicorn.conf.py", "gamebackend.wsgi"],

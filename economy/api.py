@@ -4,7 +4,12 @@ from collections.abc import Callable
 
 from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -93,7 +98,15 @@ class EarnView(WalletChangeView):
 
     @extend_schema(
         operation_id="earn",
+        summary="Grant currency to the caller",
         request=EarnRequestSerializer,
+        examples=[
+            OpenApiExample(
+                "Coins for a daily login",
+                {"amount": 500, "reason": "daily_login", "currency": "coins"},
+            ),
+            OpenApiExample("Default currency", {"amount": 100, "reason": "level_up"}),
+        ],
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={
             200: WalletChangeResponseSerializer,
@@ -117,7 +130,13 @@ class SpendView(WalletChangeView):
 
     @extend_schema(
         operation_id="spend",
+        summary="Take currency from the caller",
         request=SpendRequestSerializer,
+        examples=[
+            OpenApiExample(
+                "Coins for a shop item", {"amount": 50, "reason": "shop_item", "currency": "coins"}
+            ),
+        ],
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={
             200: WalletChangeResponseSerializer,
@@ -144,6 +163,7 @@ class BalanceView(ApiView):
 
     @extend_schema(
         operation_id="balance",
+        summary="The caller's balances",
         parameters=[BalanceQuerySerializer],
         responses={200: BalanceResponseSerializer, 400: PROBLEM},
         tags=["economy"],
@@ -179,6 +199,7 @@ class BalanceView(ApiView):
 class TransactionsView(ApiView):
     @extend_schema(
         operation_id="transactions",
+        summary="The caller's ledger, newest first",
         parameters=[TransactionsQuerySerializer],
         responses={200: TransactionsResponseSerializer, 400: PROBLEM},
         tags=["economy"],

@@ -1,10 +1,10 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from gamebackend.metrics import metrics_view
-from gamebackend.views import HealthView
+from gamebackend.views import HealthView, RedocView
 
 urlpatterns = [
     path("health", HealthView.as_view(), name="health"),
@@ -15,7 +15,7 @@ urlpatterns = [
     path("", include("analytics.urls")),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("redoc", RedocView.as_view(url_name="schema"), name="redoc"),
     path("admin/reports/", include("gamebackend.admin_reports")),
     path("admin/", admin.site.urls),
 ]

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.http import HttpResponseRedirect
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -61,7 +61,18 @@ class EventCreateView(ApiView):
 
     @extend_schema(
         operation_id="event_create",
+        summary="Record one game event",
         request=EventRequestSerializer,
+        examples=[
+            OpenApiExample(
+                "A level completed",
+                {
+                    "eventType": "level_complete",
+                    "meta": {"level": 42, "score": 9999},
+                    "timestampUtc": "2025-10-25T10:30:00Z",
+                },
+            ),
+        ],
         responses={
             201: EventResponseSerializer,
             200: OpenApiResponse(
@@ -89,7 +100,23 @@ class EventBatchCreateView(ApiView):
 
     @extend_schema(
         operation_id="events_batch_create",
+        summary="Record up to 500 game events at once",
         request=EventBatchRequestSerializer,
+        examples=[
+            OpenApiExample(
+                "Two events",
+                {
+                    "events": [
+                        {"eventType": "session_start", "timestampUtc": "2025-10-25T10:00:00Z"},
+                        {
+                            "eventType": "level_complete",
+                            "meta": {"level": 1},
+                            "timestampUtc": "2025-10-25T10:05:00Z",
+                        },
+                    ]
+                },
+            ),
+        ],
         responses={200: EventBatchResponseSerializer},
         tags=["telemetry"],
         description=(
@@ -117,6 +144,7 @@ class EventListView(ApiView):
 
     @extend_schema(
         operation_id="events_list",
+        summary="The caller's latest events",
         parameters=[EventListQuerySerializer],
         responses={200: EventListResponseSerializer},
         tags=["telemetry"],
@@ -151,6 +179,7 @@ class StatsView(ApiView):
 
     @extend_schema(
         operation_id="stats",
+        summary="Event counts and unique players",
         parameters=[StatsQuerySerializer],
         responses={200: StatsResponseSerializer},
         tags=["telemetry"],
@@ -189,6 +218,7 @@ class TrackView(ApiView):
 
     @extend_schema(
         operation_id="track",
+        summary="Record a deeplink click",
         parameters=[TrackQuerySerializer],
         responses={
             200: TrackResponseSerializer,

@@ -250,9 +250,14 @@ def test_schema_documents_the_stack_errors_as_problems(client):
     refresh = schema["paths"]["/token/refresh"]["post"]["responses"]
     assert set(refresh) == {"200", "400", "401", "413", "415", "429", "503"}
     for status in ("400", "401", "413", "415", "429", "503"):
-        assert refresh[status]["content"] == {
-            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        content = refresh[status]["content"]
+        assert list(content) == ["application/problem+json"]
+        assert content["application/problem+json"]["schema"] == {
+            "$ref": "#/components/schemas/Problem"
         }
+        # Examples with the real status (test_api_docs.py checks them all).
+        examples = content["application/problem+json"]["examples"]
+        assert {example["value"]["status"] for example in examples.values()} == {int(status)}
     assert schema["components"]["schemas"]["Problem"]["required"] == [
         "type",
         "title",
