@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils.http import url_has_allowed_host_and_scheme
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -175,7 +176,19 @@ def _timestamp_parse(
             _error("timestampUtc", "timezone_required", "Needs a zone: Z or an offset like +02:00.")
         )
         return None
-    moment = moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        # 9999-12-31T23:59:59-23:59 is in year 10000 in UTC, 0001-01-01T00:00:00+23:59 in
+        # year 0: past either end of the calendar, so far too late or far too early.
+        late = moment.utcoffset() < timedelta(0)  # type: ignore[operator]
+        if late:
+            errors.update(
+                _error("timestampUtc", "too_far_ahead", "Must not be more than 24 h in the future.")
+            )
+        else:
+            errors.update(_error("timestampUtc", "too_old", "Must not be before 2000-01-01."))
+        return None
     if moment < TIMESTAMP_EARLIEST:
         errors.update(_error("timestampUtc", "too_old", "Must not be before 2000-01-01."))
         return None
@@ -466,30 +479,35 @@ TRACK_PARAMETERS = {
     "af_sub5": ("sub5", 255),
 }
 REDIRECT_MAX_LENGTH = 2048
-_URL_FORBIDDEN = re.compile(r"[\x00-\x20\x7f\\]")
+# A redirect URL is printable ASCII without spaces or backslashes (anything else percent-encoded,
+# an IDN host in its xn-- form): browsers read whitespace, backslashes and Unicode look-alikes of
+# / ? # @ . in ways urlsplit does not, and a Location header is ASCII anyway.
+_URL_CHARACTERS = re.compile(r"[!-\[\]-~]+")
 
 
 def redirect_host_allowed(url: str) -> bool:
     """An absolute http(s) URL, no userinfo, whose host is in TRACK_REDIRECT_ALLOWED_HOSTS.
 
-    Hosts compare case-insensitively and exactly (no subdomains); ports are ignored. Whitespace,
-    control characters and backslashes are refused: browsers read them in ways urlsplit does not.
+    Hosts compare case-insensitively and exactly (no subdomains); ports are ignored. A URL that
+    urlsplit cannot take apart (an unclosed or non-address `[...]` host, a bad port) is refused.
+    Django's `url_has_allowed_host_and_scheme` then checks the URL with its own parsing (the
+    http(s) scheme, backslashes, a missing or doubled `//`), given as its only allowed host the
+    URL's own host and port once the host name matched: ports are ignored here, which Django's
+    exact `host:port` comparison cannot express.
     """
-    if _URL_FORBIDDEN.search(url):
-        return False
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return False
-    if "@" in parts.netloc:
+    if not _URL_CHARACTERS.fullmatch(url):
         return False
     try:
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a malformed or out-of-range port
+        host = (parts.hostname or "").lower()
     except ValueError:
         return False
-    host = (parts.hostname or "").lower()
-    if not host:
+    if parts.scheme not in ("http", "https") or "@" in parts.netloc or not host:
         return False
-    return host in allowed_redirect_hosts()
+    if host not in allowed_redirect_hosts():
+        return False
+    return url_has_allowed_host_and_scheme(url, allowed_hosts={parts.netloc}, require_https=False)
 
 
 def allowed_redirect_hosts() -> set[str]:
@@ -511,7 +529,7 @@ def allowed_redirect_hosts() -> set[str]:
         "format": "uri",
         "minLength": 1,
         "maxLength": REDIRECT_MAX_LENGTH,
-        "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^\\x00-\\x20\\x7f\\\\]+$",
+        "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[!-\\[\\]-~]+$",
     }
 )
 class RedirectField(StrictCharField):

@@ -267,3 +267,52 @@ def test_attribute_from_click_keeps_the_first_attribution(api_client):
 
     assert first == second
     assert PlayerAttribution.objects.get().media_source == "tiktok"
+
+
+# --- Hostile redirect URLs: 400, never a 500 ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "redirect=http://%5B::1",  # unclosed IPv6 bracket: urlsplit raises
+        "redirect=http://%5Bnotip%5D/",  # brackets around a non-address: urlsplit raises
+        "redirect=https://play.example.com%EF%BC%83@evil.com",  # fullwidth # (NFKC): raises
+        "redirect=https://play.example.com%EF%BC%8Fevil.com/",  # fullwidth /
+        "redirect=https://play%EF%BC%8Eexample%EF%BC%8Ecom/",  # fullwidth dots
+        "redirect=https://play.example.com%E3%80%82/",  # ideographic full stop
+        "redirect=https://pl%C3%A4y.example.com/",  # non-ASCII host
+        "redirect=https://play.example.com/%C3%A9",  # non-ASCII anywhere: send it percent-encoded
+        "redirect=https://play.example.com%5C@evil.com/",  # backslash
+        "redirect=https:%5C%5Cplay.example.com/",
+        "redirect=https://evil.com%5C.play.example.com/",
+        "redirect=https://%5B::1%5D:80/",  # an address not in the allow-list
+        "redirect=https://%5B::1%5D:x/",  # a malformed port after an IPv6 host
+        "redirect=https://:443/",  # an empty host
+        "redirect=https://@play.example.com/",  # empty userinfo
+        "redirect=https://play.example.com%09/",  # tab, stripped by browsers
+        "redirect=https://play.example.com./",  # a trailing dot is another host name
+        "redirect=https://play.example.com%00.evil.com/",
+        "redirect=https://play.example.com%20@evil.com/",
+        "redirect=https://play%252Eexample.com/",  # percent-encoded in the host
+    ],
+)
+def test_track_hostile_redirect_is_400_and_records_nothing(api_client, query):
+    response = api_client.get(f"/track?pid=x&{query}")
+
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["code"] == "validation_error"
+    assert [e["field"] for e in body["errors"]] == ["redirect"]
+    assert written_rows() == NOTHING_WRITTEN
+
+
+@override_settings(TRACK_REDIRECT_ALLOWED_HOSTS=["[::1]:8000", "play.example.com"])
+@pytest.mark.parametrize(
+    "target", ["http://[::1]/x", "http://[::1]:9000/x", "https://play.example.com:/x"]
+)
+def test_track_redirects_to_an_allowed_ipv6_host_and_an_empty_port(api_client, target):
+    response = api_client.get("/track", {"pid": "google", "redirect": target})
+
+    assert response.status_code == 302
+    assert response["Location"] == target
