@@ -151,7 +151,7 @@ def _post_chunked(port: int, token: str, body: bytes) -> tuple[int, dict]:
 
 
 @pytest.mark.slow
-def test_chunked_bodies_against_gunicorn(tmp_path):
+def test_chunked_bodies_and_a_missing_static_file_against_gunicorn(tmp_path):
     from bench import lib
 
     env = lib.base_env(f"sqlite:///{tmp_path}/chunked.db", WEB_WORKERS="1", WEB_THREADS="2")
@@ -163,10 +163,16 @@ def test_chunked_bodies_against_gunicorn(tmp_path):
         small = _post_chunked(server.port, token, event_body())
         large = _post_chunked(server.port, token, event_body(padding=int(1.3 * MIB)))
         after = _post_chunked(server.port, token, event_body())
+        # Not a body matter, but a real server check: a missing static file is a JSON 404.
+        static_status, static_headers, static_body, _ = lib.http_get(
+            server.url + "/static/missing.css"
+        )
 
     assert (small[0], small[1]["eventType"]) == (201, "chunked")
     assert (large[0], large[1]["code"]) == (413, "payload_too_large")
     assert after[0] == 201
+    assert (static_status, static_headers["Content-Type"]) == (404, "application/problem+json")
+    assert json.loads(static_body)["code"] == "not_found"
     with sqlite3.connect(tmp_path / "chunked.db") as database:
         assert database.execute("SELECT COUNT(*) FROM telemetry_event").fetchall() == [(2,)]
     assert "Traceback" not in (tmp_path / "gunicorn.log").read_text()

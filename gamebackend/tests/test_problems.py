@@ -101,6 +101,20 @@ def test_404_on_unknown_paths_is_a_problem(api_client):
     assert body["detail"] == "No resource at /no/such/thing."
 
 
+@pytest.mark.parametrize("path", ["/static/missing.css", "/static/admin/css/no-such-file.css"])
+def test_404_of_a_missing_static_file_is_a_problem(api_client, path):
+    body = assert_problem(api_client.get(path), 404, "not_found")
+
+    assert body["detail"] == f"No resource at {path}."
+
+
+def test_404_in_the_admin_stays_an_html_page(admin_client):
+    response = admin_client.get("/admin/no-such-page/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
 def test_405_is_decided_before_authentication(api_client):
     response = api_client.delete("/account/password")
 
@@ -319,9 +333,10 @@ def test_only_connection_failures_count_as_the_database_being_unavailable():
     assert not is_database_unavailable(RuntimeError("connection refused"))
 
 
-def test_an_overflow_in_the_database_is_a_500_not_database_unavailable(monkeypatch):
+def test_an_overflow_in_the_database_is_a_500_not_database_unavailable(monkeypatch, settings):
     from django.test import Client
 
+    settings.METRICS_ALLOW_LOOPBACK = True
     overflow = _wrapped(_sqlite_error("SELECT SUM(a) FROM t"))
 
     def overflowing(registry):
