@@ -15,6 +15,8 @@ from collections.abc import Iterator
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 
 from accounts.services import token_pair_issue
 from telemetry.models import Event
@@ -66,7 +68,17 @@ def call_wsgi(path: str, body: bytes, token: str, *, terminated: bool = True, fa
         seen["status"] = int(status.split()[0])
         seen["headers"] = dict(headers)
 
-    body_out = b"".join(WSGIHandler()(environ, start_response))
+    # As Django's test client does: the test's connection (inside its transaction) must not be
+    # closed by the request signals.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        response = WSGIHandler()(environ, start_response)
+        body_out = b"".join(response)
+        response.close()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     return seen["status"], seen["headers"], body_out
 
 
