@@ -1,5 +1,6 @@
 """Bearer JWT authentication: an Authorization header that is not a valid Bearer token is 401."""
 
+from datetime import datetime
 from typing import Any
 
 from rest_framework.request import Request
@@ -8,6 +9,20 @@ from rest_framework_simplejwt.exceptions import AuthenticationFailed, TokenError
 from rest_framework_simplejwt.tokens import AccessToken, Token
 
 from gamebackend.logging import user_id_var
+
+
+class CheckedAccessToken(AccessToken):
+    """simplejwt's access token, whose `exp` check cannot fail with anything but TokenError.
+
+    PyJWT accepts any `exp` that int() takes (the string "9999999999", 10**30); simplejwt then
+    turns it into a datetime, which raises TypeError or OverflowError: such a token is invalid.
+    """
+
+    def check_exp(self, claim: str = "exp", current_time: datetime | None = None) -> None:
+        try:
+            super().check_exp(claim, current_time)
+        except (TypeError, ValueError, OverflowError, OSError):
+            raise TokenError(f"Token '{claim}' claim is not a valid time") from None
 
 
 class BearerTokenAuthentication(JWTAuthentication):
@@ -29,7 +44,7 @@ class BearerTokenAuthentication(JWTAuthentication):
 
     def get_validated_token(self, raw_token: bytes) -> Token:
         try:
-            return AccessToken(raw_token)  # type: ignore[arg-type]
+            return CheckedAccessToken(raw_token)  # type: ignore[arg-type]
         except TokenError as exc:
             raise AuthenticationFailed(
                 f"Invalid access token: {exc}", code="token_invalid"

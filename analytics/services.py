@@ -11,6 +11,10 @@ worker died (SIGKILL, a lost machine) stops beating; whoever next looks at the r
 trigger, the API's run page, the admin — marks it failed once the heartbeat is older than
 PIPELINE_HEARTBEAT_TIMEOUT_S (`pipeline_runs_reap`), so it no longer blocks later runs. A
 queued run whose task finished, failed or vanished without starting it is marked failed too.
+
+A run's staging directory is `REPORTS_DIR/.staging-run<id>-<random>`. One left behind by a killed
+run (GBs at 10M purchases) is removed when its run is marked failed and by the next run before
+it stages its own (`staging_dirs_remove_stale`); the directory of a running run is kept.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import datetime
 import hashlib
 import logging
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -114,6 +119,52 @@ def _active_run_id() -> int | None:
     return active
 
 
+STAGING_PREFIX = ".staging-"
+_STAGING_OF_RUN = re.compile(r"\.staging-run(\d+)-")
+
+
+def staging_dir_create(reports_dir: Path, run_id: int) -> Path:
+    return Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}run{run_id}-", dir=reports_dir))
+
+
+def staging_dirs_remove_stale(reports_dir: Path, *, starting_run: int | None = None) -> list[str]:
+    """Remove the staging directories in `reports_dir` that no running run owns.
+
+    They are what a killed run leaves. `starting_run` is the caller's own run, which has not
+    made its directory yet. The directory is listed before the running runs are read: a run
+    makes its directory only after it committed `running`, so every directory listed belongs to
+    a run the query sees (queued runs have none). A directory without a run id in its name (made
+    before ids were part of it) is removed only while no other run is running.
+    """
+    try:
+        found = [
+            path
+            for path in reports_dir.iterdir()
+            if path.name.startswith(STAGING_PREFIX) and path.is_dir()
+        ]
+    except FileNotFoundError:
+        return []
+    if not found:
+        return []
+    running = set(
+        PipelineRun.objects.filter(status=PipelineRun.Status.RUNNING).values_list("pk", flat=True)
+    ) - {starting_run}
+    removed = []
+    for path in found:
+        owner = _STAGING_OF_RUN.match(path.name)
+        if (int(owner[1]) in running) if owner else bool(running):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path.name)
+    if removed:
+        logger.warning("removed staging directories of dead runs: %s", ", ".join(sorted(removed)))
+    return removed
+
+
+def _reports_dir_of(run: PipelineRun) -> Path:
+    return Path(run.parameters.get("reports_dir") or settings.REPORTS_DIR)
+
+
 def heartbeat_timeout() -> datetime.timedelta:
     return datetime.timedelta(seconds=settings.PIPELINE_HEARTBEAT_TIMEOUT_S)
 
@@ -131,10 +182,14 @@ def _reap(run: PipelineRun, now: datetime.datetime, error: str, **unchanged: Any
     if reaped:
         logger.warning("pipeline run %s marked failed: %s", run.pk, error)
         seconds = (now - run.started_at).total_seconds() if run.started_at else 0.0
-        transaction.on_commit(
-            lambda: metrics.pipeline_run_record(status=PipelineRun.Status.FAILED, seconds=seconds)
-        )
+        reports_dir = _reports_dir_of(run)
+        transaction.on_commit(lambda: _reaped_committed(seconds, reports_dir))
     return bool(reaped)
+
+
+def _reaped_committed(seconds: float, reports_dir: Path) -> None:
+    metrics.pipeline_run_record(status=PipelineRun.Status.FAILED, seconds=seconds)
+    staging_dirs_remove_stale(reports_dir)
 
 
 def _queued_run_orphaned(run: PipelineRun, now: datetime.datetime) -> str | None:
@@ -403,7 +458,8 @@ def _execute_running(
         data_dir = Path(run.parameters["data_dir"])
         inputs = input_fingerprints(data_dir)
         reports_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=reports_dir))
+        staging_dirs_remove_stale(reports_dir, starting_run=run_id)
+        staging = staging_dir_create(reports_dir, run_id)
         result = run_pipeline(data_dir, staging, pipeline_params(run), on_stage=record)
         with transaction.atomic(durable=True):
             still_running = PipelineRun.objects.select_for_update().filter(

@@ -69,6 +69,7 @@ def base_env(database_url: str, **extra: str) -> dict[str, str]:
             "DATABASE_URL": database_url,
             "SECURE_SSL_REDIRECT": "false",
             "ALLOWED_HOSTS": "127.0.0.1",
+            "METRICS_ALLOW_LOOPBACK": "true",  # served_ok() scrapes /metrics without a token
             "THROTTLE_LOGIN": "10000000/min",
             "THROTTLE_WRITES": "10000000/min",
             "THROTTLE_TRACK": "10000000/min",

@@ -18,7 +18,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -29,11 +29,28 @@ from gamebackend.charts import Series, bar_chart, line_chart
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 400
+# Far wider than any ledger or report, and far enough from the calendar's ends (year 1 and
+# 9999) that the range arithmetic (the default 30 days back, the day after `to`) stays inside it.
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2100, 12, 31)
+OUT_OF_RANGE = f"Dates from {EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()}."
+
+
+def _day_in_range(value: date | None) -> date | None:
+    if value is not None and not EARLIEST_DAY <= value <= LATEST_DAY:
+        raise forms.ValidationError(OUT_OF_RANGE, code="out_of_range")
+    return value
 
 
 class DayRangeForm(forms.Form):
     day_from = forms.DateField(label="from", required=False)
     day_to = forms.DateField(label="to", required=False)
+
+    def clean_day_from(self) -> date | None:
+        return _day_in_range(self.cleaned_data.get("day_from"))
+
+    def clean_day_to(self) -> date | None:
+        return _day_in_range(self.cleaned_data.get("day_to"))
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -98,20 +115,37 @@ class FlowRow:
     entries: int
 
 
+# Amounts are summed as two parts, amount / 2**32 and amount % 2**32 (both truncate toward zero
+# in SQLite and PostgreSQL, so part * 2**32 + rest == amount for either sign): SQLite's SUM() of
+# 64-bit integers fails with "integer overflow" past 2**63 - 1, while each part's sum stays far
+# inside that range for up to 2**31 entries. PostgreSQL sums bigints exactly anyway.
+_SPLIT = 2**32
+
+
+def _exact_sum(condition: Q) -> dict[str, Sum]:
+    return {
+        "high": Sum(F("amount") / _SPLIT, filter=condition, default=0),
+        "low": Sum(F("amount") % _SPLIT, filter=condition, default=0),
+    }
+
+
 def economy_flows(*, days: DayRange) -> list[FlowRow]:
     """Currency granted (positive amounts) and spent (negative) per day, currency, kind and
-    reason, aggregated from the ledger in one GROUP BY over the range."""
+    reason, aggregated from the ledger in one GROUP BY over the range; the sums are exact."""
     from economy.models import LedgerEntry
 
     start = datetime.combine(days.low, time.min, tzinfo=UTC)
     end = datetime.combine(days.high + timedelta(days=1), time.min, tzinfo=UTC)
+    granted, spent = _exact_sum(Q(amount__gt=0)), _exact_sum(Q(amount__lt=0))
     rows = (
         LedgerEntry.objects.filter(created_at__gte=start, created_at__lt=end)
         .annotate(day=TruncDate("created_at", tzinfo=UTC))
         .values("day", "wallet__currency__code", "kind", "reason")
         .annotate(
-            granted=Sum("amount", filter=Q(amount__gt=0), default=0),
-            spent=Sum("amount", filter=Q(amount__lt=0), default=0),
+            granted_high=granted["high"],
+            granted_low=granted["low"],
+            spent_high=spent["high"],
+            spent_low=spent["low"],
             entries=Count("id"),
         )
         .order_by("day", "wallet__currency__code", "kind", "reason")
@@ -122,8 +156,8 @@ def economy_flows(*, days: DayRange) -> list[FlowRow]:
             currency=row["wallet__currency__code"],
             kind=row["kind"],
             reason=row["reason"],
-            granted=int(row["granted"]),
-            spent=-int(row["spent"]),
+            granted=int(row["granted_high"]) * _SPLIT + int(row["granted_low"]),
+            spent=-(int(row["spent_high"]) * _SPLIT + int(row["spent_low"])),
             entries=int(row["entries"]),
         )
         for row in rows

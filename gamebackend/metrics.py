@@ -184,11 +184,15 @@ def _is_loopback(address: str) -> bool:
 
 
 def metrics_allowed(request: HttpRequest) -> bool:
-    """A bearer token equal to METRICS_TOKEN when one is set; otherwise loopback clients only."""
+    """A bearer token equal to METRICS_TOKEN when one is set. Without one, loopback clients, and
+    outside DEBUG only when the operator opted in with METRICS_ALLOW_LOOPBACK: behind a reverse
+    proxy on the same host every request comes from loopback."""
     token: str = settings.METRICS_TOKEN
     if token:
         sent = request.headers.get("Authorization", "")
         return hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
+    if not (settings.DEBUG or settings.METRICS_ALLOW_LOOPBACK):
+        return False
     return _is_loopback(request.META.get("REMOTE_ADDR", ""))
 
 
@@ -202,7 +206,10 @@ def metrics_view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpRespons
             request,
             status=403,
             code="permission_denied",
-            detail="Metrics are served to loopback clients or with the METRICS_TOKEN bearer.",
+            detail=(
+                "Metrics need the METRICS_TOKEN bearer (or, with METRICS_ALLOW_LOOPBACK or "
+                "DEBUG, a loopback client)."
+            ),
         )
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()

@@ -1,6 +1,7 @@
 """Middleware every request passes: request ids with an access log line, metrics, load
 shedding and the body limit."""
 
+import io
 import logging
 import re
 import time
@@ -8,6 +9,7 @@ import uuid
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse
 
 from gamebackend import metrics
@@ -51,9 +53,12 @@ class RequestIdMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Refuses declared bodies over the limit with 413 before routing, auth or parsing.
+    """Refuses bodies over the limit with 413 before routing, auth or parsing.
 
-    Chunked bodies without Content-Length are bounded by the JSON parser's read limit.
+    A declared body (Content-Length) is judged by its header. A chunked body has none, and
+    Django reads a request without Content-Length as empty; when the server has de-chunked it
+    (`wsgi.input_terminated`, as gunicorn sets), it is read here, at most the limit plus one
+    byte, and handed on as a body of known length.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -70,13 +75,36 @@ class BodySizeLimitMiddleware:
                 detail="Content-Length is not a number.",
             )
         if length > settings.MAX_REQUEST_BODY_BYTES:
-            return problem_response(
-                request,
-                status=413,
-                code="payload_too_large",
-                detail="The request body is larger than 1 MiB.",
-            )
+            return self._too_large(request)
+        if not request.META.get("CONTENT_LENGTH") and _is_chunked(request):
+            try:
+                body = request.META["wsgi.input"].read(settings.MAX_REQUEST_BODY_BYTES + 1)
+            except Exception:  # the server's de-chunking: bad chunk sizes, a body cut short
+                return problem_response(
+                    request,
+                    status=400,
+                    code="malformed_request",
+                    detail="The chunked request body cannot be read.",
+                )
+            if len(body) > settings.MAX_REQUEST_BODY_BYTES:
+                return self._too_large(request)
+            request.META["CONTENT_LENGTH"] = str(len(body))
+            request._stream = LimitedStream(io.BytesIO(body), len(body))  # type: ignore[assignment]
         return self.get_response(request)
+
+    @staticmethod
+    def _too_large(request: HttpRequest) -> HttpResponse:
+        return problem_response(
+            request,
+            status=413,
+            code="payload_too_large",
+            detail="The request body is larger than 1 MiB.",
+        )
+
+
+def _is_chunked(request: HttpRequest) -> bool:
+    encoding = request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+    return "chunked" in encoding and bool(request.META.get("wsgi.input_terminated"))
 
 
 class MetricsMiddleware:

@@ -62,13 +62,36 @@ class DatabaseUnavailable(Problem):
         super().__init__(headers={"Retry-After": DATABASE_RETRY_AFTER_SECONDS})
 
 
+# psycopg: SQLSTATE class 08 (connection exception), the server shutting down or starting up,
+# too many connections. Client-side failures (connect refused, pool timeout) carry no SQLSTATE.
+_POSTGRES_UNAVAILABLE_STATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+# SQLite: the file cannot be opened or read, or its lock was not obtained within the timeout.
+_SQLITE_UNAVAILABLE_CODES = ("SQLITE_CANTOPEN", "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR")
+
+
 def is_database_unavailable(exc: BaseException | None) -> bool:
     """Connection-level database failures (server down, pool timeout), which retrying fixes.
 
     Django wraps psycopg's OperationalError (psycopg_pool's PoolTimeout is one) and
-    InterfaceError (a connection closed under us) in its own classes of the same names.
+    InterfaceError (a connection closed under us) in its own classes of the same names, with
+    the driver's error as `__cause__`. Many other errors are OperationalErrors too (SQLite's
+    "integer overflow", a PostgreSQL statement timeout, a deadlock): those are not an outage.
+    An OperationalError without a driver cause is taken for an outage.
     """
-    return isinstance(exc, OperationalError | InterfaceError)
+    if isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    cause = exc.__cause__
+    if cause is None:
+        return True
+    sqlite_code = getattr(cause, "sqlite_errorname", None)
+    if isinstance(sqlite_code, str):
+        return sqlite_code.startswith(_SQLITE_UNAVAILABLE_CODES)
+    if hasattr(cause, "sqlstate"):  # psycopg
+        state = cause.sqlstate
+        return state is None or state.startswith("08") or state in _POSTGRES_UNAVAILABLE_STATES
+    return True
 
 
 class InternalError(Problem):

@@ -362,8 +362,11 @@ IDEMPOTENCY_TTL_HOURS = env_int("IDEMPOTENCY_TTL_HOURS", 24)
 # A request that waited longer than this in gunicorn's queue is answered 503 (0 turns it off).
 QUEUE_TIMEOUT_MS = env_int("QUEUE_TIMEOUT_MS", 1000)
 QUEUE_SHED_RETRY_AFTER_SECONDS = env_int("QUEUE_SHED_RETRY_AFTER_SECONDS", 1)
-# /metrics: with a token, only `Authorization: Bearer <METRICS_TOKEN>`; without, loopback only.
+# /metrics: with a token, only `Authorization: Bearer <METRICS_TOKEN>`. Without one, loopback
+# clients only, and outside DEBUG only when METRICS_ALLOW_LOOPBACK is on: behind a reverse proxy
+# on the same host every client looks like loopback.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOW_LOOPBACK = env_bool("METRICS_ALLOW_LOOPBACK", False)
 # Benchmark-only views (/bench/constant, /bench/sleep); never turn this on in production.
 BENCH_ENDPOINTS = env_bool("BENCH_ENDPOINTS", False)
 

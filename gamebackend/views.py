@@ -95,7 +95,8 @@ def _check_database() -> str:
 
 
 def _is_html_path(request: HttpRequest) -> bool:
-    return request.path.startswith(("/admin", "/docs", "/redoc", "/static"))
+    # Not /static: a file whitenoise does not have falls through to here, and is a JSON 404.
+    return request.path.startswith(("/admin", "/docs", "/redoc"))
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:

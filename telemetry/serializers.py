@@ -16,6 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.validators import RegexValidator
+from django.utils.http import url_has_allowed_host_and_scheme
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -25,7 +27,6 @@ from gamebackend.fields import StrictCharField
 from gamebackend.parsers import (
     MAX_JSON_DEPTH,
     invalid_text_paths,
-    is_clean_text,
     json_depth_exceeds,
 )
 from telemetry.models import EVENT_TYPE_MAX_LENGTH
@@ -175,7 +176,19 @@ def _timestamp_parse(
             _error("timestampUtc", "timezone_required", "Needs a zone: Z or an offset like +02:00.")
         )
         return None
-    moment = moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        # 9999-12-31T23:59:59-23:59 is in year 10000 in UTC, 0001-01-01T00:00:00+23:59 in
+        # year 0: past either end of the calendar, so far too late or far too early.
+        late = moment.utcoffset() < timedelta(0)  # type: ignore[operator]
+        if late:
+            errors.update(
+                _error("timestampUtc", "too_far_ahead", "Must not be more than 24 h in the future.")
+            )
+        else:
+            errors.update(_error("timestampUtc", "too_old", "Must not be before 2000-01-01."))
+        return None
     if moment < TIMESTAMP_EARLIEST:
         errors.update(_error("timestampUtc", "too_old", "Must not be before 2000-01-01."))
         return None
@@ -451,45 +464,93 @@ class StatsResponseSerializer(serializers.Serializer):
 
 # --- GET /track --------------------------------------------------------------------------------
 
+TRACK_TEXT_MAX_LENGTH = 256
+TRACK_LONG_TEXT_MAX_LENGTH = 2048  # deep_link_value (and redirect)
 TRACK_PARAMETERS = {
     # query parameter: (Click field, max length)
-    "pid": ("media_source", 255),
-    "c": ("campaign", 255),
-    "af_adset": ("adset", 255),
-    "af_ad": ("ad", 255),
-    "clickid": ("network_click_id", 255),
-    "deep_link_value": ("deep_link_value", 1024),
-    "af_sub1": ("sub1", 255),
-    "af_sub2": ("sub2", 255),
-    "af_sub3": ("sub3", 255),
-    "af_sub4": ("sub4", 255),
-    "af_sub5": ("sub5", 255),
+    "pid": ("media_source", TRACK_TEXT_MAX_LENGTH),
+    "c": ("campaign", TRACK_TEXT_MAX_LENGTH),
+    "af_adset": ("adset", TRACK_TEXT_MAX_LENGTH),
+    "af_ad": ("ad", TRACK_TEXT_MAX_LENGTH),
+    "clickid": ("network_click_id", TRACK_TEXT_MAX_LENGTH),
+    "deep_link_value": ("deep_link_value", TRACK_LONG_TEXT_MAX_LENGTH),
+    "af_sub1": ("sub1", TRACK_TEXT_MAX_LENGTH),
+    "af_sub2": ("sub2", TRACK_TEXT_MAX_LENGTH),
+    "af_sub3": ("sub3", TRACK_TEXT_MAX_LENGTH),
+    "af_sub4": ("sub4", TRACK_TEXT_MAX_LENGTH),
+    "af_sub5": ("sub5", TRACK_TEXT_MAX_LENGTH),
 }
-REDIRECT_MAX_LENGTH = 2048
-_URL_FORBIDDEN = re.compile(r"[\x00-\x20\x7f\\]")
+# A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+# What the OpenAPI document can say of the rules below: no ASCII control characters, and for
+# the report keys no formula prefix first. The checks themselves are stricter (str.isprintable
+# also refuses other control, format and separator characters, unassigned code points and
+# lone surrogates), which a schema pattern cannot express.
+# Non-empty: drf-spectacular documents an allowed empty value as a oneOf branch of its own.
+_PRINTABLE_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+_REPORT_KEY_PATTERN = r"^[^=+\-@\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+
+
+class TrackTextField(StrictCharField):
+    """A /track parameter: printable text (`str.isprintable`: no control characters, NUL, line
+    breaks, tabs, format characters or lone surrogates; spaces are fine).
+
+    `report_key` marks the parameters that become campaign keys in report files (`pid`, `c`,
+    `af_adset`, `af_ad`): they must not start with a formula prefix (`= + - @`).
+    """
+
+    default_error_messages = {
+        "invalid_text": "Printable text only: no control, format or line-break characters.",
+        "formula_prefix": "Must not start with =, +, - or @.",
+    }
+
+    def __init__(self, *, report_key: bool = False, **kwargs: Any) -> None:
+        self.report_key = report_key
+        pattern = _REPORT_KEY_PATTERN if report_key else _PRINTABLE_PATTERN
+        # The pattern goes into the OpenAPI document; the checks below are the rule.
+        kwargs["validators"] = [RegexValidator(pattern, code="invalid_text")]
+        kwargs.setdefault("max_length", TRACK_TEXT_MAX_LENGTH)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if not value.isprintable():
+            self.fail("invalid_text")
+        if self.report_key and value.startswith(FORMULA_PREFIXES):
+            self.fail("formula_prefix")
+        return value
+
+
+REDIRECT_MAX_LENGTH = TRACK_LONG_TEXT_MAX_LENGTH
+# A redirect URL is printable ASCII without spaces or backslashes (anything else percent-encoded,
+# an IDN host in its xn-- form): browsers read whitespace, backslashes and Unicode look-alikes of
+# / ? # @ . in ways urlsplit does not, and a Location header is ASCII anyway.
+_URL_CHARACTERS = re.compile(r"[!-\[\]-~]+")
 
 
 def redirect_host_allowed(url: str) -> bool:
     """An absolute http(s) URL, no userinfo, whose host is in TRACK_REDIRECT_ALLOWED_HOSTS.
 
-    Hosts compare case-insensitively and exactly (no subdomains); ports are ignored. Whitespace,
-    control characters and backslashes are refused: browsers read them in ways urlsplit does not.
+    Hosts compare case-insensitively and exactly (no subdomains); ports are ignored. A URL that
+    urlsplit cannot take apart (an unclosed or non-address `[...]` host, a bad port) is refused.
+    Django's `url_has_allowed_host_and_scheme` then checks the URL with its own parsing (the
+    http(s) scheme, backslashes, a missing or doubled `//`), given as its only allowed host the
+    URL's own host and port once the host name matched: ports are ignored here, which Django's
+    exact `host:port` comparison cannot express.
     """
-    if _URL_FORBIDDEN.search(url):
-        return False
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return False
-    if "@" in parts.netloc:
+    if not _URL_CHARACTERS.fullmatch(url):
         return False
     try:
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a malformed or out-of-range port
+        host = (parts.hostname or "").lower()
     except ValueError:
         return False
-    host = (parts.hostname or "").lower()
-    if not host:
+    if parts.scheme not in ("http", "https") or "@" in parts.netloc or not host:
         return False
-    return host in allowed_redirect_hosts()
+    if host not in allowed_redirect_hosts():
+        return False
+    return url_has_allowed_host_and_scheme(url, allowed_hosts={parts.netloc}, require_https=False)
 
 
 def allowed_redirect_hosts() -> set[str]:
@@ -511,7 +572,7 @@ def allowed_redirect_hosts() -> set[str]:
         "format": "uri",
         "minLength": 1,
         "maxLength": REDIRECT_MAX_LENGTH,
-        "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^\\x00-\\x20\\x7f\\\\]+$",
+        "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[!-\\[\\]-~]+$",
     }
 )
 class RedirectField(StrictCharField):
@@ -519,19 +580,21 @@ class RedirectField(StrictCharField):
 
 
 class TrackQuerySerializer(serializers.Serializer):
-    pid = StrictCharField(max_length=255, help_text="Media source; required, not empty.")
-    c = StrictCharField(required=False, allow_blank=True, max_length=255, help_text="Campaign.")
-    af_adset = StrictCharField(required=False, allow_blank=True, max_length=255)
-    af_ad = StrictCharField(required=False, allow_blank=True, max_length=255)
-    clickid = StrictCharField(
-        required=False, allow_blank=True, max_length=255, help_text="The ad network's click id."
+    pid = TrackTextField(report_key=True, help_text="Media source; required, not empty.")
+    c = TrackTextField(report_key=True, required=False, allow_blank=True, help_text="Campaign.")
+    af_adset = TrackTextField(report_key=True, required=False, allow_blank=True)
+    af_ad = TrackTextField(report_key=True, required=False, allow_blank=True)
+    clickid = TrackTextField(
+        required=False, allow_blank=True, help_text="The ad network's click id."
     )
-    deep_link_value = StrictCharField(required=False, allow_blank=True, max_length=1024)
-    af_sub1 = StrictCharField(required=False, allow_blank=True, max_length=255)
-    af_sub2 = StrictCharField(required=False, allow_blank=True, max_length=255)
-    af_sub3 = StrictCharField(required=False, allow_blank=True, max_length=255)
-    af_sub4 = StrictCharField(required=False, allow_blank=True, max_length=255)
-    af_sub5 = StrictCharField(required=False, allow_blank=True, max_length=255)
+    deep_link_value = TrackTextField(
+        required=False, allow_blank=True, max_length=TRACK_LONG_TEXT_MAX_LENGTH
+    )
+    af_sub1 = TrackTextField(required=False, allow_blank=True)
+    af_sub2 = TrackTextField(required=False, allow_blank=True)
+    af_sub3 = TrackTextField(required=False, allow_blank=True)
+    af_sub4 = TrackTextField(required=False, allow_blank=True)
+    af_sub5 = TrackTextField(required=False, allow_blank=True)
     redirect = RedirectField(
         required=False,
         max_length=REDIRECT_MAX_LENGTH,
@@ -545,14 +608,6 @@ class TrackQuerySerializer(serializers.Serializer):
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        bad = [name for name, value in attrs.items() if not is_clean_text(value)]
-        if bad:
-            raise serializers.ValidationError(
-                {
-                    name: [ErrorDetail("Text must not contain NUL.", code="invalid_text")]
-                    for name in bad
-                }
-            )
         redirect = attrs.get("redirect")
         if redirect is not None and not redirect_host_allowed(redirect):
             raise serializers.ValidationError(

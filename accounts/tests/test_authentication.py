@@ -138,3 +138,40 @@ def test_issued_tokens_carry_the_contract_claims(player):
     assert payload["exp"] - payload["iat"] == 7200
     assert len(payload["jti"]) == 32
     assert jwt.get_unverified_header(pair.access)["alg"] == "HS256"
+
+
+# Claims PyJWT accepts (it only checks that exp, iat and nbf turn into integers) but simplejwt
+# cannot turn into a datetime (exp "9999999999", 10**30): correctly signed, 401, never a 500.
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"exp": "9999999999"},
+        {"exp": 10**30},
+        {"exp": 1e300},
+        {"exp": "soon"},
+        {"exp": [1]},
+        {"iat": "9999999999"},  # PyJWT: issued in the future
+        {"iat": 10**30},
+        {"iat": "now"},
+        {"nbf": 10**30},  # PyJWT: not yet valid
+        {"nbf": "later"},
+    ],
+)
+def test_signed_token_with_odd_time_claims_is_401(api_client, player, override):
+    token = sign(claims(sub=player.username, **override))
+
+    assert_401(call(api_client, f"Bearer {token}"), "token_invalid")
+    # /stats authenticates optionally: a token that is sent must be valid.
+    assert_401(api_client.get("/stats"), "token_invalid")
+    player.refresh_from_db()
+    assert not player.has_usable_password()
+
+
+@pytest.mark.parametrize("exp", ["9999999999", 10**30])
+def test_signed_refresh_token_with_odd_exp_is_401(api_client, player, exp):
+    token = sign(claims(sub=player.username, token_type="refresh", exp=exp))
+
+    response = api_client.post("/token/refresh", {"refreshToken": token}, format="json")
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_invalid"

@@ -78,7 +78,8 @@ def test_a_stale_running_run_is_marked_failed_and_a_new_run_is_queued(
         T0,
         "the worker stopped during the run (no heartbeat since 2024-03-11T11:58:59+00:00)",
     )
-    # After the commit: the failed run's metric, then the hand-off of the new run to the worker.
+    # After the commit: the failed run's metric and staging cleanup, then the hand-off of the
+    # new run to the worker.
     assert (new.status, len(callbacks)) == ("queued", 2)
     assert list(PipelineRun.objects.filter(status__in=["queued", "running"])) == [new]
     assert report_rows() == rows
@@ -239,3 +240,92 @@ def test_the_admin_shows_a_stale_run_failed(clock) -> None:
         "failed",
         "the worker stopped during the run (no heartbeat since 2024-03-11T11:51:00+00:00)",
     )
+
+
+# --- Staging directories left by killed runs ---------------------------------------------------
+
+
+def leftover(reports_dir, name: str) -> object:
+    """A staging directory as a killed run leaves it: half-written reports inside."""
+    path = reports_dir / name
+    (path / "nested").mkdir(parents=True)
+    (path / "purchases_curated.csv").write_text("half a file")
+    (path / "nested" / "x.tmp").write_text("x")
+    return path
+
+
+def staging_names(reports_dir) -> list[str]:
+    return sorted(p.name for p in reports_dir.iterdir() if p.name.startswith(".staging-"))
+
+
+@pytest.mark.django_db
+def test_the_next_run_removes_staging_directories_of_killed_runs(pipeline_dirs, clock) -> None:
+    _, reports_dir = pipeline_dirs
+    first = services.pipeline_run_now(report_date=D, parameters=services.pipeline_parameters())
+    files = {p.name: p.read_bytes() for p in reports_dir.iterdir()}
+    leftover(reports_dir, f".staging-run{first.pk}-killed1")
+    leftover(reports_dir, ".staging-k9x2m4qa")  # named before run ids were part of the name
+    (reports_dir / ".staging-notes.txt").write_text("a file, not a staging directory")
+
+    second = services.pipeline_run_now(report_date=D, parameters=services.pipeline_parameters())
+
+    assert second.status == "succeeded"
+    assert staging_names(reports_dir) == [".staging-notes.txt"]
+    after = {p.name: p.read_bytes() for p in reports_dir.iterdir()}
+    assert after == {**files, ".staging-notes.txt": b"a file, not a staging directory"}
+    assert sorted(files) == sorted(
+        [
+            "arpdau_d1.json",
+            "purchases_curated.csv",
+            "reconciliation.json",
+            "rejected_rows.csv",
+            "roas_anomaly.json",
+            "roas_d1.json",
+        ]
+    )
+
+
+@pytest.mark.django_db
+def test_marking_a_dead_run_failed_removes_its_staging_directory(
+    pipeline_dirs, clock, django_capture_on_commit_callbacks
+) -> None:
+    _, reports_dir = pipeline_dirs
+    reports_dir.mkdir()
+    dead = running_run(heartbeat_at=T0 - dt.timedelta(seconds=61))
+    PipelineRun.objects.filter(pk=dead.pk).update(parameters=services.pipeline_parameters())
+    leftover(reports_dir, f".staging-run{dead.pk}-abc123")
+    (reports_dir / "roas_d1.json").write_text("{}")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.pipeline_runs_reap_now() == [dead.pk]
+
+    assert staging_names(reports_dir) == []
+    assert [p.name for p in reports_dir.iterdir()] == ["roas_d1.json"]
+
+
+@pytest.mark.django_db
+def test_the_staging_directory_of_a_live_run_is_kept(
+    pipeline_dirs, clock, django_capture_on_commit_callbacks
+) -> None:
+    _, reports_dir = pipeline_dirs
+    reports_dir.mkdir()
+    finished = running_run(heartbeat_at=T0)
+    PipelineRun.objects.filter(pk=finished.pk).update(status="failed")
+    alive = running_run(heartbeat_at=T0 - dt.timedelta(seconds=30))
+    # A queued run nothing will start (never handed to the worker): marking it failed sweeps.
+    orphan = PipelineRun.objects.create(
+        date=D, source="api", status="queued", queued_at=T0 - dt.timedelta(minutes=5)
+    )
+    live_dir = leftover(reports_dir, f".staging-run{alive.pk}-live01")
+    leftover(reports_dir, f".staging-run{finished.pk}-dead01")
+    leftover(reports_dir, ".staging-oldname1")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.pipeline_runs_reap_now() == [orphan.pk]
+
+    # The live run's directory and the one without a run id stay while a run is live.
+    assert staging_names(reports_dir) == [".staging-oldname1", f".staging-run{alive.pk}-live01"]
+    assert (live_dir / "purchases_curated.csv").read_text() == "half a file"
+    alive.refresh_from_db()
+    assert alive.status == "running"
+    assert services.staging_dirs_remove_stale(reports_dir) == []

@@ -98,3 +98,81 @@ def test_a_reversed_range_is_an_error_not_a_crash():
     )
     assert response.status_code == 200
     assert "is after" in response.content.decode()
+
+
+@pytest.mark.parametrize("url_name", ["economy-flows", "roas", "arpdau"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"day_to": "9999-12-31"},
+        {"day_from": "9999-12-01", "day_to": "9999-12-31"},
+        {"day_to": "0001-01-05"},
+        {"day_from": "0001-01-01"},
+        {"day_from": "1999-12-31", "day_to": "2000-01-05"},
+        {"day_from": "2101-01-01", "day_to": "2101-01-05"},
+    ],
+)
+def test_dates_outside_the_supported_range_are_a_form_error(url_name, query):
+    client = admin_client(staff_in("analyst"))
+    client.raise_request_exception = False
+
+    response = client.get(reverse(f"admin-reports:{url_name}"), query)
+
+    assert response.status_code == 200
+    assert "Dates from 2000-01-01 to 2100-12-31." in response.content.decode()
+    assert not response.context["form"].is_valid()
+
+
+def test_the_first_and_last_supported_days_are_accepted():
+    client = admin_client(staff_in("analyst"))
+    response = client.get(
+        reverse("admin-reports:economy-flows"), {"day_from": "2000-01-01", "day_to": "2000-01-02"}
+    )
+    assert response.context["form"].is_valid()
+    assert (response.context["days"].low, response.context["days"].high) == (
+        date(2000, 1, 1),
+        date(2000, 1, 2),
+    )
+    response = client.get(
+        reverse("admin-reports:economy-flows"), {"day_from": "2100-12-30", "day_to": "2100-12-31"}
+    )
+    assert response.context["form"].is_valid()
+    assert response.context["days"].high == date(2100, 12, 31)
+
+
+def test_sums_past_the_64_bit_range_are_exact(admin_user):
+    # Three staff credits and three debits of 4e18 in one day: 1.2e19 each way, past 2**63 - 1,
+    # which SQLite's SUM() refuses with "integer overflow". Written directly: the services
+    # would refuse such balances, the ledger itself does not.
+    from economy.models import LedgerEntry, Wallet
+
+    coins = Currency.objects.get(code="coins")
+    player = PlayerFactory()
+    wallet = Wallet.objects.create(player=player, currency=coins, balance=0)
+    big = 4 * 10**18
+    for hour, amount in enumerate([big, big, big, -big, -big, -big]):
+        LedgerEntry.objects.create(
+            wallet=wallet,
+            player=player,
+            amount=amount,
+            balance_after=big,
+            kind="adjustment",
+            reason="staff_adjustment",
+            actor=admin_user,
+            note="load test",
+            created_at=at(5, hour),
+        )
+    client = admin_client(staff_in("economy"))
+    client.raise_request_exception = False
+
+    response = client.get(
+        reverse("admin-reports:economy-flows"), {"day_from": "2025-03-05", "day_to": "2025-03-05"}
+    )
+
+    assert response.status_code == 200
+    assert response.context["rows"] == [
+        FlowRow(date(2025, 3, 5), "coins", "adjustment", "staff_adjustment", 3 * big, 3 * big, 6)
+    ]
+    assert response.context["summary"][0]["granted"] == 12 * 10**18
+    assert response.context["summary"][0]["net"] == 0
+    assert "12000000000000000000" in response.content.decode()

@@ -37,6 +37,34 @@ def sample(name, **labels):
 # --- /metrics ---------------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def _loopback_metrics_allowed(settings):
+    """These tests scrape /metrics from loopback without a token, which needs the opt-in."""
+    settings.METRICS_ALLOW_LOOPBACK = True
+
+
+@pytest.mark.parametrize("remote", ["127.0.0.1", "::1", "203.0.113.7"])
+def test_metrics_without_a_token_are_refused_outside_debug_unless_loopback_is_allowed(
+    client, settings, remote
+):
+    settings.METRICS_ALLOW_LOOPBACK = False
+    assert settings.METRICS_TOKEN == ""
+    assert settings.DEBUG is False
+
+    response = client.get("/metrics", REMOTE_ADDR=remote)
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
+
+
+def test_metrics_in_debug_are_served_to_loopback_without_the_opt_in(client, settings):
+    settings.METRICS_ALLOW_LOOPBACK = False
+    settings.DEBUG = True
+
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="203.0.113.7").status_code == 403
+
+
 def test_metrics_count_requests_by_route_name_for_a_loopback_client(client):
     before = sample("gamebackend_http_requests_total", route="health", method="GET", status="200")
 

@@ -101,6 +101,20 @@ def test_404_on_unknown_paths_is_a_problem(api_client):
     assert body["detail"] == "No resource at /no/such/thing."
 
 
+@pytest.mark.parametrize("path", ["/static/missing.css", "/static/admin/css/no-such-file.css"])
+def test_404_of_a_missing_static_file_is_a_problem(api_client, path):
+    body = assert_problem(api_client.get(path), 404, "not_found")
+
+    assert body["detail"] == f"No resource at {path}."
+
+
+def test_404_in_the_admin_stays_an_html_page(admin_client):
+    response = admin_client.get("/admin/no-such-page/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
 def test_405_is_decided_before_authentication(api_client):
     response = api_client.delete("/account/password")
 
@@ -271,3 +285,67 @@ def test_player_write_throttle_is_per_player(player_client, monkeypatch):
 
     other = client_for(PlayerFactory())
     assert other.post("/account/password", body, format="json").status_code == 204
+
+
+# --- Which database errors are an outage (503) ------------------------------------------------
+
+
+def _sqlite_error(sql: str, database: str = ":memory:") -> Exception:
+    import sqlite3
+
+    try:
+        connection = sqlite3.connect(database, uri=database.startswith("file:"))
+        connection.execute("CREATE TABLE t (a INTEGER)")
+        connection.executemany("INSERT INTO t VALUES (?)", [(2**62,), (2**62,)])
+        connection.execute(sql).fetchall()
+    except sqlite3.Error as error:
+        return error
+    raise AssertionError("no error")
+
+
+def _wrapped(cause: Exception) -> OperationalError:
+    """As Django raises it: its own OperationalError, with the driver's error as the cause."""
+    try:
+        raise OperationalError(str(cause)) from cause
+    except OperationalError as error:
+        return error
+
+
+def test_only_connection_failures_count_as_the_database_being_unavailable():
+    import psycopg
+    import psycopg_pool
+
+    from gamebackend.problems import is_database_unavailable
+
+    overflow = _sqlite_error("SELECT SUM(a) FROM t")
+    cannot_open = _sqlite_error("SELECT 1", "file:/nonexistent/dir/x.db?mode=rw")
+    assert (str(overflow), str(cannot_open)) == ("integer overflow", "unable to open database file")
+    assert is_database_unavailable(_wrapped(overflow)) is False
+    assert is_database_unavailable(_wrapped(_sqlite_error("SELECT no_such_function()"))) is False
+    assert is_database_unavailable(_wrapped(cannot_open)) is True
+    assert is_database_unavailable(_wrapped(psycopg.OperationalError("connection refused")))
+    assert is_database_unavailable(_wrapped(psycopg_pool.PoolTimeout("no connection in 5 s")))
+    assert is_database_unavailable(_wrapped(psycopg.errors.AdminShutdown()))
+    assert is_database_unavailable(_wrapped(psycopg.errors.TooManyConnections()))
+    assert not is_database_unavailable(_wrapped(psycopg.errors.QueryCanceled()))
+    assert not is_database_unavailable(_wrapped(psycopg.errors.DeadlockDetected()))
+    assert is_database_unavailable(OperationalError("no driver cause"))
+    assert not is_database_unavailable(RuntimeError("connection refused"))
+
+
+def test_an_overflow_in_the_database_is_a_500_not_database_unavailable(monkeypatch, settings):
+    from django.test import Client
+
+    settings.METRICS_ALLOW_LOOPBACK = True
+    overflow = _wrapped(_sqlite_error("SELECT SUM(a) FROM t"))
+
+    def overflowing(registry):
+        raise overflow
+
+    monkeypatch.setattr("gamebackend.metrics.generate_latest", overflowing)
+
+    response = Client(raise_request_exception=False).get("/metrics")
+
+    assert response.status_code == 500
+    assert response.json()["code"] == "internal_error"
+    assert "Retry-After" not in response

@@ -545,3 +545,64 @@ def test_event_with_a_null_timestamp_is_stamped_now(player_client):
 
     assert response.status_code == 201
     assert before <= Event.objects.get().timestamp <= datetime.now(UTC)
+
+
+# --- Timestamps whose conversion to UTC leaves the calendar -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "code"),
+    [
+        ("9999-12-31T23:59:59-23:59", "too_far_ahead"),  # in UTC: year 10000
+        ("0001-01-01T00:00:00+23:59", "too_old"),  # in UTC: year 0
+    ],
+)
+def test_timestamp_outside_the_calendar_in_utc_is_400(player_client, timestamp, code):
+    response = _post(player_client, "/event", {"eventType": "x", "timestampUtc": timestamp})
+
+    _assert_rejected(response, "timestampUtc", code)
+
+
+def test_batch_rejects_a_timestamp_outside_the_calendar_as_that_item(player_client, player):
+    events = [
+        {"eventType": "a", "timestampUtc": "2025-10-25T10:00:00Z"},
+        {"eventType": "b", "timestampUtc": "9999-12-31T23:59:59-23:59"},
+        {"eventType": "c", "timestampUtc": "0001-01-01T00:00:00+23:59"},
+        {"eventType": "d", "timestampUtc": "2025-10-25T11:00:00Z"},
+    ]
+
+    response = _post(player_client, "/events/batch", {"events": events})
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "accepted": 2,
+        "duplicates": 0,
+        "rejected": [
+            {
+                "index": 1,
+                "errors": [
+                    {
+                        "field": "timestampUtc",
+                        "code": "too_far_ahead",
+                        "message": "Must not be more than 24 h in the future.",
+                    }
+                ],
+            },
+            {
+                "index": 2,
+                "errors": [
+                    {
+                        "field": "timestampUtc",
+                        "code": "too_old",
+                        "message": "Must not be before 2000-01-01.",
+                    }
+                ],
+            },
+        ],
+    }
+    assert list(
+        Event.objects.filter(player=player).order_by("id").values_list("event_type", "timestamp")
+    ) == [
+        ("a", datetime(2025, 10, 25, 10, tzinfo=UTC)),
+        ("d", datetime(2025, 10, 25, 11, tzinfo=UTC)),
+    ]

