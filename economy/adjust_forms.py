@@ -22,12 +22,12 @@ STALE_FORM_MESSAGE = (
 )
 
 
-def adjust_token_issue(*, actor_pk: int, player_pk: int) -> str:
+def adjust_token_issue(*, actor_pk: int | None, player_pk: int) -> str:
     payload = {"n": secrets.token_urlsafe(24), "a": actor_pk, "p": player_pk}
     return signing.dumps(payload, salt=SALT)
 
 
-def adjust_token_nonce(token: str, *, actor_pk: int, player_pk: int) -> str | None:
+def adjust_token_nonce(token: str, *, actor_pk: int | None, player_pk: int) -> str | None:
     """The nonce of a valid token for this staff member and player, else None."""
     try:
         payload = signing.loads(token, salt=SALT, max_age=ADJUST_FORM_MAX_AGE_SECONDS)
@@ -47,7 +47,7 @@ class OneTimeAdjustForm(forms.Form):
 
     form_token = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, actor_pk: int, player_pk: int, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, actor_pk: int | None, player_pk: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._actor_pk = actor_pk
         self._player_pk = player_pk
