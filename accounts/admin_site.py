@@ -11,10 +11,13 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin.forms import AdminAuthenticationForm, AdminPasswordChangeForm
+from django.contrib.auth.views import PasswordChangeView
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from rest_framework.request import Request
 
+from accounts import services
 from accounts.errors import AccountLocked
 from gamebackend.throttles import AdminLoginRateThrottle
 
@@ -47,8 +50,41 @@ class StaffLoginForm(AdminAuthenticationForm):
             ) from None
 
 
+class StaffPasswordChangeForm(AdminPasswordChangeForm):
+    """The admin's "change password": the old password is checked under the lockout too."""
+
+    def clean_old_password(self) -> str:
+        old_password: str = self.cleaned_data["old_password"]
+        try:
+            correct = services.password_verify(user=self.user, password=old_password)
+        except AccountLocked as exc:
+            raise forms.ValidationError(
+                "Too many wrong passwords for this account; it is locked. Try again in "
+                "%(seconds)s seconds.",
+                code="account_locked",
+                params={"seconds": exc.headers["Retry-After"]},
+            ) from None
+        if not correct:
+            raise forms.ValidationError(
+                self.error_messages["password_incorrect"], code="password_incorrect"
+            )
+        return old_password
+
+
 class StaffAdminSite(admin.AdminSite):
     login_form = StaffLoginForm
+
+    def password_change(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> Any:
+        # As AdminSite.password_change, with the lockout-aware form.
+        request.current_app = self.name
+        view = PasswordChangeView.as_view(
+            form_class=StaffPasswordChangeForm,
+            success_url=reverse("admin:password_change_done", current_app=self.name),
+            extra_context={**self.each_context(request), **(extra_context or {})},
+        )
+        return view(request)
 
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         response: HttpResponse = super().login(request, extra_context)

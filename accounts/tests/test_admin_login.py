@@ -101,3 +101,38 @@ def test_showing_the_login_page_is_not_throttled(monkeypatch):
     client = Client()
 
     assert [client.get(LOGIN_URL).status_code for _ in range(3)] == [200, 200, 200]
+
+
+def test_the_admin_password_change_checks_the_old_password_under_the_lockout(staff):
+    client = Client()
+    client.force_login(staff)
+    url = "/admin/password_change/"
+    new = {"new_password1": "a brand new passphrase", "new_password2": "a brand new passphrase"}
+
+    wrong = [client.post(url, {"old_password": "wrong", **new}) for _ in range(5)]
+    locked = client.post(url, {"old_password": STAFF_PASSWORD, **new})
+
+    assert [r.status_code for r in wrong] == [200] * 5
+    assert "Your old password was entered incorrectly" in wrong[0].content.decode()
+    assert locked.status_code == 200
+    assert list(locked.context["form"].errors["old_password"]) == [
+        "Too many wrong passwords for this account; it is locked. Try again in 60 seconds."
+    ]
+    staff.refresh_from_db()
+    assert staff.check_password(STAFF_PASSWORD)
+    api = APIClient().post(
+        "/login", {"userId": "ops_anna", "password": STAFF_PASSWORD}, format="json"
+    )
+    assert api.status_code == 429
+
+
+def test_the_admin_password_change_works_with_the_right_old_password(staff):
+    client = Client()
+    client.force_login(staff)
+    new = {"new_password1": "a brand new passphrase", "new_password2": "a brand new passphrase"}
+
+    response = client.post("/admin/password_change/", {"old_password": STAFF_PASSWORD, **new})
+
+    assert (response.status_code, response["Location"]) == (302, "/admin/password_change/done/")
+    staff.refresh_from_db()
+    assert staff.check_password("a brand new passphrase")
