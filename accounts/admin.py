@@ -26,6 +26,7 @@ from accounts import services
 from accounts.models import User
 from economy import selectors as economy_selectors
 from economy import services as economy_services
+from economy.adjust_forms import OneTimeAdjustForm
 from economy.models import MAX_BALANCE, Currency
 from gamebackend.admin_pagination import CappedCountPaginator
 from gamebackend.problems import Problem, problem_message
@@ -44,7 +45,7 @@ class ReasonForm(forms.Form):
     )
 
 
-class PlayerAdjustForm(forms.Form):
+class PlayerAdjustForm(OneTimeAdjustForm):
     currency = forms.ModelChoiceField(queryset=Currency.objects.all(), to_field_name="code")
     amount = forms.IntegerField(
         min_value=-MAX_BALANCE,
@@ -299,7 +300,12 @@ class PlayerAdmin(UserAdmin):
         if not request.user.has_perm("economy.adjust_wallet"):
             raise PermissionDenied
         player = get_object_or_404(User, pk=object_id)
-        form = PlayerAdjustForm(request.POST or None, initial={"currency": "coins"})
+        form = PlayerAdjustForm(
+            request.POST or None,
+            initial={"currency": "coins"},
+            actor_pk=request.user.pk,
+            player_pk=player.pk,
+        )
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
@@ -309,6 +315,7 @@ class PlayerAdmin(UserAdmin):
                     amount=data["amount"],
                     note=data["note"],
                     actor=request.user,  # type: ignore[arg-type]
+                    form_nonce=data["form_nonce"],
                 )
             except (exceptions.ValidationError, Problem) as exc:
                 form.add_error(None, problem_message(exc))

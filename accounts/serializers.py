@@ -25,4 +25,9 @@ class TokenRefreshRequestSerializer(serializers.Serializer):
 
 
 class PasswordSetRequestSerializer(serializers.Serializer):
-    password = StrictCharField(min_length=1, max_length=128)
+    password = StrictCharField(min_length=1, max_length=128, help_text="The new password.")
+    currentPassword = StrictCharField(
+        required=False,
+        max_length=128,
+        help_text="The password the account has now; required when it has one.",
+    )

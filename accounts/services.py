@@ -3,7 +3,7 @@
 import logging
 import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -57,11 +57,18 @@ def player_get_or_create(*, user_id: str) -> tuple[User, bool]:
         return User.objects.get(username=user_id), False
 
 
+def is_staff_account(user: User) -> bool:
+    """Staff and superusers: accounts that reach the admin or staff-only endpoints."""
+    return bool(user.is_staff or user.is_superuser)
+
+
 def player_login(*, user_id: str, password: str | None, click_id: str | None) -> TokenPair:
     """Sign a player or staff member in; the player is created on its first login.
 
-    Order: lockout, then credentials (a bare login to an account with a password is a failed
-    attempt), then the ban, so the ban is only revealed to someone who knows the password.
+    Order: lockout, then credentials (a bare login to an account with a password, or to any
+    staff account, is a failed attempt), then the ban, so the ban is only revealed to someone
+    who knows the password. A staff account never signs in without its password: one with no
+    usable password cannot sign in here at all.
     """
     user, created = player_get_or_create(user_id=user_id)
     if created and click_id:
@@ -69,19 +76,34 @@ def player_login(*, user_id: str, password: str | None, click_id: str | None) ->
 
         player_attribute_from_click(player=user, click_id=click_id)
 
-    now = timezone.now()
-    if user.locked_until and user.locked_until > now:
-        raise _locked(user.locked_until - now)
-    if user.has_usable_password() and not (password and user.check_password(password)):
-        _login_failure_record(user_pk=user.pk)
+    if (is_staff_account(user) or user.has_usable_password()) and not password_verify(
+        user=user, password=password
+    ):
         raise InvalidCredentials()
     if not user.is_active:
         raise AccountBanned()
-    if user.login_failures or user.login_failures_since or user.locked_until:
+    return token_pair_issue(user=user)
+
+
+def password_verify(*, user: User, password: str | None) -> bool:
+    """Check `password` against the account under the per-account lockout; raise AccountLocked.
+
+    The attempt is claimed (counted) in a short transaction on the locked user row BEFORE the
+    password is hashed, so at most LOGIN_LOCKOUT_FAILURES passwords are checked per account per
+    window however many requests race. A correct password resets the count; a wrong one keeps
+    its claim, and once the window holds that many claims the account locks for
+    LOGIN_LOCKOUT_SECONDS from this failure. Used by /login, /account/password and the admin
+    login form (through accounts.backends.LockoutModelBackend).
+    """
+    window_start = _attempt_claim(user_pk=user.pk)
+    correct = bool(password) and user.has_usable_password() and user.check_password(password)
+    if correct:
         User.objects.filter(pk=user.pk).update(
             login_failures=0, login_failures_since=None, locked_until=None
         )
-    return token_pair_issue(user=user)
+    else:
+        _attempt_failed(user_pk=user.pk, window_start=window_start)
+    return correct
 
 
 def _locked(remaining: timedelta) -> AccountLocked:
@@ -92,22 +114,54 @@ def _locked(remaining: timedelta) -> AccountLocked:
     )
 
 
-def _login_failure_record(*, user_pk: int) -> None:
-    """Count a failed password login; the Nth failure within the window locks the account."""
+def _attempt_claim(*, user_pk: int) -> datetime:
+    """Count one password attempt, or raise AccountLocked; returns the window's start.
+
+    `login_failures` counts the attempts claimed in the window that starts at
+    `login_failures_since` (a claim whose password turns out right is wiped by the reset).
+    """
     window = timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
     with transaction.atomic():
-        user = User.objects.select_for_update().get(pk=user_pk)
+        claimed, since, locked_until = (
+            User.objects.select_for_update()
+            .values_list("login_failures", "login_failures_since", "locked_until")
+            .get(pk=user_pk)
+        )
         now = timezone.now()
-        if user.login_failures_since is None or now - user.login_failures_since > window:
-            user.login_failures = 0
-            user.login_failures_since = now
-        user.login_failures += 1
-        if user.login_failures >= settings.LOGIN_LOCKOUT_FAILURES:
-            user.locked_until = now + window
-            user.login_failures = 0
-            user.login_failures_since = None
-            logger.warning("account locked after failed logins", extra={"user_id": user.username})
-        user.save(update_fields=["login_failures", "login_failures_since", "locked_until"])
+        if locked_until is not None and locked_until > now:
+            raise _locked(locked_until - now)
+        if since is None or now - since >= window:
+            claimed, since = 0, now
+        if claimed >= settings.LOGIN_LOCKOUT_FAILURES:
+            # The window's attempts are all taken (still being checked, or failed).
+            raise _locked(since + window - now)
+        User.objects.filter(pk=user_pk).update(
+            login_failures=claimed + 1, login_failures_since=since
+        )
+    return since
+
+
+def _attempt_failed(*, user_pk: int, window_start: datetime) -> None:
+    """A claimed attempt failed: lock the account once its window holds the limit of claims.
+
+    Each later failure of the same window moves the end of the lock to a minute after itself,
+    so the lock ends a minute after the last failure. Nothing happens when a correct password
+    reset the count meanwhile or a new window began.
+    """
+    window = timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
+    with transaction.atomic():
+        claimed, since, locked_until, username = (
+            User.objects.select_for_update()
+            .values_list("login_failures", "login_failures_since", "locked_until", "username")
+            .get(pk=user_pk)
+        )
+        if since != window_start or claimed < settings.LOGIN_LOCKOUT_FAILURES:
+            return
+        until = timezone.now() + window
+        if locked_until is None or locked_until < until:
+            User.objects.filter(pk=user_pk).update(locked_until=until)
+        if locked_until is None or locked_until <= window_start:
+            logger.warning("account locked after failed logins", extra={"user_id": username})
 
 
 def token_refresh(*, refresh_token: str) -> TokenPair:
@@ -160,7 +214,27 @@ def refresh_tokens_revoke(*, user_id: str) -> int:
     return len(revoked)
 
 
-def account_set_password(*, user: User, password: str) -> None:
+def account_set_password(*, user: User, password: str, current_password: str | None) -> None:
+    """A player sets a first password, or changes theirs by sending the current one.
+
+    Staff never set a password here (their password is also the admin's; they change it in
+    the admin). A wrong current password is a failed attempt under the login lockout.
+    """
+    if is_staff_account(user):
+        raise exceptions.PermissionDenied(
+            "Staff accounts change their password in the admin, not through the API."
+        )
+    has_password = user.has_usable_password()
+    if has_password and current_password is None:
+        raise exceptions.ValidationError(
+            {
+                "currentPassword": [
+                    exceptions.ErrorDetail(
+                        "Send the current password to change it.", code="required"
+                    )
+                ]
+            }
+        )
     try:
         validate_password(password, user=user)
     except DjangoValidationError as exc:
@@ -171,6 +245,8 @@ def account_set_password(*, user: User, password: str) -> None:
                 ]
             }
         ) from None
+    if has_password and not password_verify(user=user, password=current_password):
+        raise InvalidCredentials("The current password is wrong.")
     user.set_password(password)
     user.save(update_fields=["password"])
 

@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from rest_framework import exceptions
 
 from economy import services
+from economy.adjust_forms import OneTimeAdjustForm
 from economy.models import MAX_BALANCE, Currency, EarnRule, LedgerEntry, Wallet
 from gamebackend.admin_readonly import ReadOnlyAdmin
 from gamebackend.problems import Problem, problem_message
@@ -37,7 +38,7 @@ class EarnRuleAdmin(admin.ModelAdmin):
     search_fields = ["reason"]
 
 
-class WalletAdjustForm(forms.Form):
+class WalletAdjustForm(OneTimeAdjustForm):
     amount = forms.IntegerField(
         min_value=-MAX_BALANCE,
         max_value=MAX_BALANCE,
@@ -92,7 +93,12 @@ class WalletAdmin(admin.ModelAdmin):
         )
         if not request.user.has_perm("economy.adjust_wallet"):
             raise PermissionDenied
-        form = WalletAdjustForm(request.POST or None, initial={"currency": wallet.currency.code})
+        form = WalletAdjustForm(
+            request.POST or None,
+            initial={"currency": wallet.currency.code},
+            actor_pk=request.user.pk,
+            player_pk=wallet.player_id,
+        )
         if request.method == "POST" and form.is_valid():
             adjusted = self._adjust(request, wallet, form)
             if adjusted is not None:
@@ -119,6 +125,7 @@ class WalletAdmin(admin.ModelAdmin):
                 amount=data["amount"],
                 note=data["note"],
                 actor=request.user,  # type: ignore[arg-type]
+                form_nonce=data["form_nonce"],
             )
         except (exceptions.ValidationError, Problem) as exc:
             form.add_error(None, problem_message(exc))

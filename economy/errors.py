@@ -44,3 +44,14 @@ class AdjustmentNotAllowed(Problem):
     status_code = 403
     default_code = "permission_denied"
     default_detail = "Only active staff members may adjust balances."
+
+
+class AdjustFormAlreadySubmitted(Problem):
+    """Admin only: this rendered adjust form already made its one adjustment."""
+
+    status_code = 409
+    default_code = "form_already_submitted"
+    default_detail = (
+        "This form was already submitted and made its adjustment (see the ledger); nothing "
+        "more was changed. Open the adjust form again to make another adjustment."
+    )

@@ -200,3 +200,25 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.player_id}:{self.key} ({self.state})"
+
+
+# A rendered adjust form can be submitted for this long (its one-time token is signed with a
+# timestamp); used tokens are remembered as long, then pruned.
+ADJUST_FORM_MAX_AGE_SECONDS = 12 * 3600
+
+
+class AdjustFormSubmission(models.Model):
+    """The one-time token of an admin adjust form that made its adjustment.
+
+    Written in the adjustment's own transaction: the primary key makes a second submit of the
+    same rendered form (a double click, a resent POST, a concurrent retry) fail and write nothing.
+    """
+
+    nonce = models.CharField(max_length=64, primary_key=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["created_at"], name="economy_adjustform_created")]
+
+    def __str__(self) -> str:
+        return self.nonce

@@ -8,13 +8,14 @@ transaction, so nothing (not even a new empty wallet) is written.
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from rest_framework import exceptions
 
 from accounts.models import User
 from economy.errors import (
+    AdjustFormAlreadySubmitted,
     AdjustmentNotAllowed,
     BalanceLimit,
     EarnLimitExceeded,
@@ -22,7 +23,16 @@ from economy.errors import (
 )
 from economy.idempotency import IdempotencyClaim
 from economy.locks import wallet_lock
-from economy.models import MAX_BALANCE, Currency, EarnRule, IdempotencyRecord, LedgerEntry, Wallet
+from economy.models import (
+    ADJUST_FORM_MAX_AGE_SECONDS,
+    MAX_BALANCE,
+    AdjustFormSubmission,
+    Currency,
+    EarnRule,
+    IdempotencyRecord,
+    LedgerEntry,
+    Wallet,
+)
 from gamebackend import metrics
 from gamebackend.logging import request_id_var
 
@@ -103,10 +113,19 @@ def wallet_spend(
 
 
 def wallet_adjust(
-    *, player: User, currency: Currency, amount: int, note: str, actor: User
+    *,
+    player: User,
+    currency: Currency,
+    amount: int,
+    note: str,
+    actor: User,
+    form_nonce: str | None = None,
 ) -> LedgerEntry:
     """A staff correction (signed `amount`) with a required note; earn rules do not apply, the
-    balance floor and ceiling do. The ledger records the staff member as actor."""
+    balance floor and ceiling do. The ledger records the staff member as actor.
+
+    `form_nonce` (the admin forms' one-time token) is consumed in the same transaction, so one
+    rendered form makes at most one adjustment; a used one raises AdjustFormAlreadySubmitted."""
     errors = {}
     if amount == 0 or abs(amount) > MAX_BALANCE:
         errors["amount"] = [f"A non-zero integer between -{MAX_BALANCE} and {MAX_BALANCE}."]
@@ -117,6 +136,9 @@ def wallet_adjust(
     if not (actor.is_staff and actor.is_active):
         raise AdjustmentNotAllowed()
     with transaction.atomic(durable=True):
+        now = timezone.now()
+        if form_nonce is not None:
+            _adjust_form_consume(nonce=form_nonce, now=now)
         wallet = wallet_lock(player=player, currency=currency)
         if amount < 0:
             _require_funds(wallet=wallet, amount=-amount)
@@ -127,10 +149,24 @@ def wallet_adjust(
             amount=amount,
             kind=Kind.ADJUSTMENT,
             reason=ADJUSTMENT_REASON,
-            now=timezone.now(),
+            now=now,
             actor=actor,
             note=note.strip(),
         )
+
+
+def _adjust_form_consume(*, nonce: str, now: datetime) -> None:
+    """Record an adjust form's token as used, inside the adjustment's transaction. A concurrent
+    submit of the same form waits on the primary key and then fails; tokens past their age are
+    refused by the form, so their rows are pruned here."""
+    AdjustFormSubmission.objects.filter(
+        created_at__lt=now - timedelta(seconds=ADJUST_FORM_MAX_AGE_SECONDS)
+    ).delete()
+    try:
+        with transaction.atomic():
+            AdjustFormSubmission.objects.create(nonce=nonce, created_at=now)
+    except IntegrityError:
+        raise AdjustFormAlreadySubmitted() from None
 
 
 def idempotency_records_prune(*, now: datetime | None = None, batch_size: int = 1000) -> int:

@@ -118,7 +118,7 @@ if not REPORTS_DIR.is_absolute():
     REPORTS_DIR = BASE_DIR / REPORTS_DIR
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.apps.StaffAdminConfig",  # django.contrib.admin with the lockout login form
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -282,6 +282,8 @@ if TESTING:
 
 LOGIN_LOCKOUT_FAILURES = env_int("LOGIN_LOCKOUT_FAILURES", 5)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 60)
+# Passwords are checked under the lockout everywhere, the admin login form included.
+AUTHENTICATION_BACKENDS = ["accounts.backends.LockoutModelBackend"]
 
 
 # --- API -------------------------------------------------------------------------------------
@@ -297,6 +299,7 @@ REST_FRAMEWORK = {
         "login": env_str("THROTTLE_LOGIN", "30/min"),
         "writes": env_str("THROTTLE_WRITES", "600/min"),
         "track": env_str("THROTTLE_TRACK", "120/min"),
+        "admin_login": env_str("THROTTLE_ADMIN_LOGIN", "20/min"),
     },
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

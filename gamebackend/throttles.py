@@ -70,6 +70,15 @@ class TrackRateThrottle(WindowCounterThrottle, AnonRateThrottle):
     scope = "track"
 
 
+class AdminLoginRateThrottle(WindowCounterThrottle, AnonRateThrottle):
+    """Sign-in attempts on the admin login form, per client IP (also for a signed-in session)."""
+
+    scope = "admin_login"
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
 class PlayerWriteRateThrottle(WindowCounterThrottle, UserRateThrottle):
     """Writes (earn, spend, events), per authenticated player."""
 

@@ -18,3 +18,10 @@ def admin_client(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+def post_adjust_form(client, url, data):
+    """Render an adjust form, then submit `data` with the one-time token that render carried."""
+    rendered = client.get(url)
+    assert rendered.status_code == 200
+    return client.post(url, {**data, "form_token": rendered.context["form"]["form_token"].value()})

@@ -11,7 +11,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from accounts.models import User
 from accounts.services import token_pair_issue
-from accounts.tests.admin_factories import admin_client, staff_in
+from accounts.tests.admin_factories import admin_client, post_adjust_form, staff_in
 from accounts.tests.factories import PlayerFactory
 from economy import services as economy_services
 from economy.models import Currency, LedgerEntry
@@ -212,8 +212,8 @@ def test_adjust_balance_writes_exactly_one_ledger_entry_with_actor_and_note():
     url = reverse("admin:accounts_user_adjust", args=[player.pk])
     assert client.get(url).status_code == 200
 
-    response = client.post(
-        url, {"currency": "coins", "amount": "250", "note": "compensation for outage #12"}
+    response = post_adjust_form(
+        client, url, {"currency": "coins", "amount": "250", "note": "compensation for outage #12"}
     )
 
     assert response.status_code == 302
@@ -243,7 +243,9 @@ def test_refused_adjustments_write_nothing(data, message):
     player = PlayerFactory()
     client = admin_client(staff_in("economy"))
 
-    response = client.post(reverse("admin:accounts_user_adjust", args=[player.pk]), data)
+    response = post_adjust_form(
+        client, reverse("admin:accounts_user_adjust", args=[player.pk]), data
+    )
 
     assert response.status_code == 200
     assert message in response.content.decode()

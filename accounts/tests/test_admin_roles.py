@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
 from accounts.models import User
-from accounts.tests.admin_factories import admin_client, staff_in
+from accounts.tests.admin_factories import admin_client, post_adjust_form, staff_in
 from accounts.tests.factories import PlayerFactory
 from economy import services as economy_services
 from economy.models import Currency, EarnRule, LedgerEntry, Wallet
@@ -140,8 +140,11 @@ def test_who_can_adjust_a_wallet(role, allowed):
         reverse("admin:economy_wallet_adjust", args=[wallet.pk]),
     ]
     for url in urls:
-        assert client.get(url).status_code == (200 if allowed else 403)
-        response = client.post(url, {"currency": "coins", "amount": "5", "note": "goodwill"})
+        rendered = client.get(url)
+        assert rendered.status_code == (200 if allowed else 403)
+        token = rendered.context["form"]["form_token"].value() if allowed else "none"
+        data = {"currency": "coins", "amount": "5", "note": "goodwill", "form_token": token}
+        response = client.post(url, data)
         assert response.status_code == (302 if allowed else 403)
     adjustments = LedgerEntry.objects.filter(player=player, kind="adjustment")
     assert adjustments.count() == (2 if allowed else 0)
@@ -157,7 +160,8 @@ def test_economy_adjust_form_writes_exactly_one_entry_with_actor_and_note():
     operator = staff_in("economy")
     before = LedgerEntry.objects.count()
 
-    response = admin_client(operator).post(
+    response = post_adjust_form(
+        admin_client(operator),
         reverse("admin:economy_wallet_adjust", args=[wallet.pk]),
         {"currency": "coins", "amount": "-40", "note": "duplicate reward removed"},
     )

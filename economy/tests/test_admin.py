@@ -5,6 +5,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
+from accounts.tests.admin_factories import post_adjust_form
 from accounts.tests.factories import PlayerFactory, StaffFactory
 from economy.models import EarnRule, LedgerEntry, Wallet
 from economy.services import wallet_earn
@@ -50,8 +51,10 @@ def test_adjust_form_renders(admin_client, wallet):
 
 
 def test_adjust_form_writes_an_adjustment_and_a_log_entry(admin_client, superuser, wallet, player):
-    response = admin_client.post(
-        adjust_url(wallet), {"amount": "-40", "currency": "coins", "note": "refund reversed"}
+    response = post_adjust_form(
+        admin_client,
+        adjust_url(wallet),
+        {"amount": "-40", "currency": "coins", "note": "refund reversed"},
     )
 
     assert response.status_code == 302
@@ -73,7 +76,9 @@ def test_adjust_form_writes_an_adjustment_and_a_log_entry(admin_client, superuse
 def test_adjust_form_can_target_another_currency(admin_client, wallet, player):
     CurrencyFactory(code="gems")
 
-    admin_client.post(adjust_url(wallet), {"amount": "3", "currency": "gems", "note": "gift"})
+    post_adjust_form(
+        admin_client, adjust_url(wallet), {"amount": "3", "currency": "gems", "note": "gift"}
+    )
 
     assert balance_of(player, "gems") == 3
     assert balance_of(player, "coins") == 100
@@ -89,7 +94,7 @@ def test_adjust_form_can_target_another_currency(admin_client, wallet, player):
     ],
 )
 def test_adjust_form_refusals_write_nothing(admin_client, wallet, player, data, message):
-    response = admin_client.post(adjust_url(wallet), data)
+    response = post_adjust_form(admin_client, adjust_url(wallet), data)
 
     assert response.status_code == 200
     assert message in response.content.decode()
@@ -115,7 +120,9 @@ def test_adjust_with_the_permission_works_for_non_superusers(client, wallet, pla
     )
     client.force_login(staff)
 
-    response = client.post(adjust_url(wallet), {"amount": "5", "currency": "coins", "note": "x"})
+    response = post_adjust_form(
+        client, adjust_url(wallet), {"amount": "5", "currency": "coins", "note": "x"}
+    )
 
     assert response.status_code == 302
     assert balance_of(player) == 105

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from accounts.tests.factories import StaffFactory
+from accounts.tests.factories import PlayerFactory, StaffFactory
 from conftest import client_for
 from economy.models import LedgerEntry, Wallet
 from gamebackend.views import REDOC_CONTENT_SECURITY_POLICY
@@ -174,7 +174,8 @@ def request_example_cases():
     # Names are fixed by the views; the schema test above checks none is left out.
     return [
         ("/login", "NewOrPassword-lessPlayer"),
-        ("/account/password", "APassword"),
+        ("/account/password", "TheFirstPassword"),
+        ("/account/password", "ANewPassword"),
         ("/earn", "CoinsForADailyLogin"),
         ("/earn", "DefaultCurrency"),
         ("/spend", "CoinsForAShopItem"),
@@ -189,9 +190,11 @@ def request_example_cases():
 def test_each_request_example_succeeds_when_sent(
     schema, path, name, django_capture_on_commit_callbacks
 ):
-    staff = StaffFactory()
-    client = client_for(staff)
+    # /account/password is for players (staff are refused); everything else is sent as staff.
+    client = client_for(PlayerFactory() if path == "/account/password" else StaffFactory())
     client.post("/earn", {"amount": 1000, "reason": "setup"}, format="json")
+    if name == "ANewPassword":
+        client.post("/account/password", {"password": "correct-horse-battery"}, format="json")
     body = request_examples(schema, path)[name]
 
     with django_capture_on_commit_callbacks(execute=False):
@@ -204,7 +207,7 @@ def test_each_request_example_succeeds_when_sent(
 
 def test_login_example_with_a_password_logs_in_once_the_password_is_set(schema, player_client):
     login = request_examples(schema, "/login")["PlayerWithAPassword"]
-    password = request_examples(schema, "/account/password")["APassword"]
+    password = request_examples(schema, "/account/password")["TheFirstPassword"]
     username = player_client.get("/balance").json()["userId"]
 
     assert player_client.post("/account/password", password, format="json").status_code == 204
