@@ -118,7 +118,7 @@ if not REPORTS_DIR.is_absolute():
     REPORTS_DIR = BASE_DIR / REPORTS_DIR
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "gamebackend.admin_app.AdminConfig",  # django.contrib.admin; see GAMEBACKEND_LEAN there
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -114,3 +114,33 @@ def test_with_traceback_a_stored_run_fails_and_the_error_propagates(
         call_command("run_pipeline", "--date", "2024-03-10", "--traceback", stdout=io.StringIO())
     run = PipelineRun.objects.get()
     assert (run.status, run.error) == ("failed", UNEXPECTED)
+
+
+def test_the_command_starts_without_the_web_stack(tmp_path, pipeline_dirs) -> None:
+    """`manage.py run_pipeline` imports neither the admin modules nor DRF's views and
+    serializers, drf-spectacular's schema code or the services (with --no-db)."""
+    data_dir, _ = pipeline_dirs
+    done = subprocess.run(
+        [
+            *(sys.executable, "-X", "importtime", str(MANAGE), "run_pipeline", "--no-db"),
+            *("--date", "2024-03-10", "--data-dir", str(data_dir)),
+            *("--reports-dir", str(tmp_path / "r")),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+    assert "polars" in imported and "analytics.pipeline.runner" in imported
+    unwanted = {
+        "rest_framework.serializers",
+        "rest_framework.views",
+        "drf_spectacular.openapi",
+        "accounts.admin",
+        "analytics.admin",
+        "accounts.services",
+        "analytics.services",
+        "gamebackend.urls",
+    }
+    assert imported & unwanted == set()

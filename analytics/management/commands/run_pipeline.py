@@ -10,10 +10,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
-from analytics import services
-from analytics.errors import PipelineBusy
-from analytics.models import PipelineRun
 from analytics.pipeline import PipelineParams, StageTiming, error_line, run_pipeline
 
 
@@ -42,6 +40,10 @@ def _money(text: str) -> Decimal:
 
 
 class Command(BaseCommand):
+    # Start-up is part of every cron run: no system checks (they import every URL module, and
+    # with them DRF and drf-spectacular), and the database layer (services, models) is only
+    # imported without --no-db.
+    requires_system_checks: list[str] = []
     help = (
         "Run the analytics pipeline for day D: reconciliation, ROAS, anomalies, ARPDAU. Writes "
         "the six reports and, unless --no-db, stores the run and the report rows."
@@ -78,7 +80,10 @@ class Command(BaseCommand):
             raise CommandError(error_line(error)) from error
 
     def _run(self, *, debugging: bool, **options: Any) -> None:
-        report_date = options["date"] or services.yesterday_utc()
+        # services.yesterday_utc, without importing the services for --no-db
+        report_date = options["date"] or (
+            timezone.now().astimezone(datetime.UTC).date() - datetime.timedelta(days=1)
+        )
         data_dir = Path(options["data_dir"] or settings.DATA_DIR)
         reports_dir = Path(options["reports_dir"] or settings.REPORTS_DIR)
         on_stage = self._show_stage if self.stdout.isatty() else None
@@ -94,6 +99,10 @@ class Command(BaseCommand):
             result = run_pipeline(data_dir, reports_dir, params, on_stage=on_stage)
             self._summary(report_date, result.reconciliation, result.stages, reports_dir)
             return
+
+        from analytics import services
+        from analytics.errors import PipelineBusy
+        from analytics.models import PipelineRun
 
         parameters = services.pipeline_parameters(
             data_dir=data_dir,
