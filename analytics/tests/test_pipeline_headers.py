@@ -241,3 +241,23 @@ def test_repeated_and_empty_names_of_unused_columns_are_kept_as_written(tmp_path
     actual = _run(data_dir, tmp_path / "reports")
     row = next(r for r in actual["rejected_rows"] if r["file"] == "confirmed_purchases")
     assert [key for key, _ in _pairs(row["raw"])] == header
+
+
+def test_a_parquet_input_with_internal_names_as_columns(tmp_path) -> None:
+    import polars as pl
+
+    extras = {"confirmed_purchases": [(7, "reason"), (8, "__line__"), (0, "gw_idx")]}
+    data_dir = with_extra_columns(tmp_path / "data", extras)
+    csv_path = data_dir / "confirmed_purchases.csv"
+    pl.read_csv(csv_path, infer_schema=False).write_parquet(csv_path.with_suffix(".parquet"))
+    csv_path.unlink()
+    actual = _run(data_dir, tmp_path / "reports")
+    plain = plain_reports()
+    for key in plain:
+        if key != "rejected_rows":
+            assert actual[key] == plain[key], key
+    gateway = [r for r in actual["rejected_rows"] if r["file"] == "confirmed_purchases"]
+    assert [r["line"] for r in gateway] == [
+        r["line"] for r in plain["rejected_rows"] if r["file"] == "confirmed_purchases"
+    ]
+    assert [key for key, _ in _pairs(gateway[0]["raw"])][:1] == ["gw_idx"]
