@@ -1,17 +1,20 @@
 from django.apps import AppConfig
-from django.contrib.admin import apps as admin_apps
+
+from gamebackend.admin_app import AdminConfig, lean_process
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
-        from accounts import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        if not lean_process():
+            from accounts import schema  # noqa: F401  (registers the OpenAPI auth extension)
 
 
-class StaffAdminConfig(admin_apps.AdminConfig):
+class StaffAdminConfig(AdminConfig):
     """Installed instead of django.contrib.admin, so `admin.site` is the StaffAdminSite
-    (login form under the account lockout and a per-IP throttle)."""
+    (login form under the account lockout and a per-IP throttle); its autodiscovery is skipped
+    in a lean process like the project's admin app."""
 
     default = False  # "accounts" in INSTALLED_APPS still means AccountsConfig
     default_site = "accounts.admin_site.StaffAdminSite"

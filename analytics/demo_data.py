@@ -135,10 +135,14 @@ def generate_demo_data(
     end_date: date | None = None,
     campaigns: int = 200,
     fmt: Format = "csv",
+    users: int | None = None,
 ) -> dict[str, int]:
-    """Write the four inputs into `out_dir`; return the data rows written per input name."""
-    if purchases < 1 or days < 1 or campaigns < 1:
-        raise ValueError("purchases, days and campaigns must be positive")
+    """Write the four inputs into `out_dir`; return the data rows written per input name.
+
+    `users` is the number of distinct players (default: a third of the purchases, at least 50).
+    """
+    if purchases < 1 or days < 1 or campaigns < 1 or (users is not None and users < 1):
+        raise ValueError("purchases, days, campaigns and users must be positive")
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"unknown format {fmt!r}")
     out_dir = Path(out_dir)
@@ -153,7 +157,7 @@ def generate_demo_data(
     campaign_weight = table["weight"].to_numpy()
     collapsing = max(1, campaigns // 50)  # the largest campaigns: ROAS collapses on the last day
 
-    users = max(50, purchases // 3)
+    users = users if users is not None else max(50, purchases // 3)
     # Per user: install attribution (-1 organic) and platform. 25% of players are organic.
     user_campaign = base_rng.choice(campaigns, size=users, p=campaign_weight).astype(np.int32)
     user_campaign[base_rng.random(users) < 0.25] = -1

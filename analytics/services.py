@@ -48,7 +48,15 @@ from analytics.models import (
     RoasAnomaly,
     RoasDaily,
 )
-from analytics.pipeline import PipelineParams, PipelineResult, StageTiming, run_pipeline
+from analytics.pipeline import (
+    PipelineInputError,
+    PipelineParams,
+    PipelineResult,
+    PipelineUnexpectedError,
+    StageTiming,
+    error_line,
+    run_pipeline,
+)
 from analytics.pipeline.inputs import resolve_inputs
 from gamebackend import metrics
 
@@ -320,8 +328,12 @@ def pipeline_run_now(
     triggered_by: Any = None,
     source: str = PipelineRun.Source.CRON,
     on_stage: Callable[[StageTiming], None] | None = None,
+    reraise_unexpected: bool = False,
 ) -> PipelineRun:
-    """Create and execute a run in this process (the management command's path)."""
+    """Create and execute a run in this process (the management command's path).
+
+    With `reraise_unexpected` an error other than a `PipelineInputError` is raised again once
+    the run is marked failed (``run_pipeline --traceback`` shows its traceback)."""
     with transaction.atomic(durable=True):
         run = _create_queued_run(
             report_date=report_date,
@@ -329,7 +341,9 @@ def pipeline_run_now(
             source=source,
             parameters=parameters,
         )
-    return pipeline_run_execute(run_id=run.pk, on_stage=on_stage)
+    return pipeline_run_execute(
+        run_id=run.pk, on_stage=on_stage, reraise_unexpected=reraise_unexpected
+    )
 
 
 def pipeline_params(run: PipelineRun) -> PipelineParams:
@@ -364,6 +378,8 @@ def input_fingerprints(data_dir: Path) -> list[dict[str, Any]]:
 
 
 def _one_line(error: BaseException) -> str:
+    if isinstance(error, PipelineInputError | PipelineUnexpectedError):
+        return error_line(error)
     text = " ".join(str(error).split())
     return text or type(error).__name__
 
@@ -418,7 +434,10 @@ class RunAbandoned(Exception):
 
 
 def pipeline_run_execute(
-    *, run_id: int, on_stage: Callable[[StageTiming], None] | None = None
+    *,
+    run_id: int,
+    on_stage: Callable[[StageTiming], None] | None = None,
+    reraise_unexpected: bool = False,
 ) -> PipelineRun:
     """Run a queued run; on any failure the run is marked failed with a one-line error.
 
@@ -436,11 +455,13 @@ def pipeline_run_execute(
         run.save(update_fields=["status", "started_at", "heartbeat_at"])
 
     with Heartbeat(run_id, heartbeat_interval_seconds()):
-        return _execute_running(run, on_stage)
+        return _execute_running(run, on_stage, reraise_unexpected)
 
 
 def _execute_running(
-    run: PipelineRun, on_stage: Callable[[StageTiming], None] | None
+    run: PipelineRun,
+    on_stage: Callable[[StageTiming], None] | None,
+    reraise_unexpected: bool = False,
 ) -> PipelineRun:
     run_id = run.pk
     stages: list[StageTiming] = []
@@ -454,6 +475,7 @@ def _execute_running(
     reports_dir = Path(run.parameters["reports_dir"])
     staging: Path | None = None
     committed = False
+    unexpected: Exception | None = None
     try:
         data_dir = Path(run.parameters["data_dir"])
         inputs = input_fingerprints(data_dir)
@@ -494,7 +516,11 @@ def _execute_running(
             logger.warning("pipeline run %s was marked failed while it executed", run_id)
             run.refresh_from_db()
             return run
-        logger.exception("pipeline run %s failed", run_id)
+        if isinstance(error, PipelineInputError):
+            logger.warning("pipeline run %s failed: %s", run_id, error_line(error))
+        else:
+            logger.exception("pipeline run %s failed", run_id)
+            unexpected = error
         run.status = PipelineRun.Status.FAILED
         run.finished_at = finished_at
         run.error = _one_line(error)
@@ -503,6 +529,8 @@ def _execute_running(
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
     metrics.pipeline_run_record(status=run.status, seconds=_run_seconds(run))
+    if unexpected is not None and reraise_unexpected:
+        raise unexpected
     return run
 
 

@@ -118,7 +118,8 @@ if not REPORTS_DIR.is_absolute():
     REPORTS_DIR = BASE_DIR / REPORTS_DIR
 
 INSTALLED_APPS = [
-    "accounts.apps.StaffAdminConfig",  # django.contrib.admin with the lockout login form
+    # django.contrib.admin with the lockout login form (and no autodiscovery in a lean process)
+    "accounts.apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

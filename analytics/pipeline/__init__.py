@@ -4,13 +4,15 @@
 takes and returns DataFrames, so it can be tested alone.
 """
 
-from .errors import PipelineInputError
+from .errors import PipelineInputError, PipelineUnexpectedError, error_line
 from .runner import PipelineParams, PipelineResult, StageTiming, run_pipeline
 
 __all__ = [
     "PipelineInputError",
     "PipelineParams",
     "PipelineResult",
+    "PipelineUnexpectedError",
     "StageTiming",
+    "error_line",
     "run_pipeline",
 ]

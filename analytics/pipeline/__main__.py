@@ -7,7 +7,7 @@ import datetime
 import sys
 from pathlib import Path
 
-from . import PipelineInputError, PipelineParams, StageTiming, run_pipeline
+from . import PipelineParams, StageTiming, error_line, run_pipeline
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,8 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     params = PipelineParams(report_date=report_date, window_minutes=args.window_minutes)
     try:
         result = run_pipeline(args.data_dir, args.reports_dir, params, on_stage=show)
-    except PipelineInputError as error:
-        print(f"error: {error}", file=sys.stderr)
+    except Exception as error:
+        print(f"error: {error_line(error)}", file=sys.stderr)
         return 2
     total = sum(stage.seconds for stage in result.stages)
     print(f"total {total:.3f} s, {result.rejected_rows} rejected rows", file=sys.stderr)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from .inputs import GATEWAY, LINE, rejected_frame, rows_by_line
+from .inputs import GATEWAY, LINE, Header, rejected_frame, rows_by_line
 from .parsing import decimal_micros, iso_time
 
 PURCHASE = "purchase"
@@ -72,7 +72,7 @@ def check_gateway(raw: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     return parsed.with_columns(reason.alias("reason"))
 
 
-def prepare_gateway(raw: pl.DataFrame | pl.LazyFrame, columns: list[str]) -> GatewayRows:
+def prepare_gateway(raw: pl.DataFrame | pl.LazyFrame, header: Header) -> GatewayRows:
     """Step 2: one row per set of identical rows, then conflicting purchases rejected (every
     file line of them) and their reversals left as orphans.
 
@@ -95,7 +95,7 @@ def prepare_gateway(raw: pl.DataFrame | pl.LazyFrame, columns: list[str]) -> Gat
                 "amount_usd_micros",
                 "reason",
             ),
-            rows.filter(pl.col("reason").is_not_null()).select(LINE, *columns, "reason"),
+            rows.filter(pl.col("reason").is_not_null()).select(LINE, *header.columns, "reason"),
         ],
         engine="streaming",
     )
@@ -114,8 +114,8 @@ def prepare_gateway(raw: pl.DataFrame | pl.LazyFrame, columns: list[str]) -> Gat
         & pl.col("transaction_id").is_in(conflicting_ids.implode())
     ).select(LINE, pl.lit(CONFLICTING).alias("reason"))
     del values
-    rejected_rows = pl.concat([invalid_rows, rows_by_line(lazy, conflicting, columns)]).sort(LINE)
-    rejected = rejected_frame(GATEWAY, rejected_rows, columns)
+    rejected_rows = pl.concat([invalid_rows, rows_by_line(lazy, conflicting, header)]).sort(LINE)
+    rejected = rejected_frame(GATEWAY, rejected_rows, header)
     purchases = (
         purchases.filter(~pl.col("transaction_id").is_in(conflicting_ids.implode()))
         .with_row_index("gw_idx")

@@ -7,6 +7,10 @@ timestamp columns are written as ISO text in UTC first.
 
 from __future__ import annotations
 
+import csv
+import gzip
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -48,9 +52,64 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     SESSIONS: ("user_id", "session_start", "media_source", "campaign"),
 }
 PRIMARY_ATTRIBUTION = "Is Primary Attribution"
+# Optional columns a step reads when they exist.
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    PURCHASES: (PRIMARY_ATTRIBUTION,),
+    GATEWAY: (),
+    COSTS: (),
+    SESSIONS: (),
+}
 
 # The 1-based line of a record, the header being line 1 (also for records spanning lines).
 LINE = "__line__"
+# Every input column the steps do not use is kept (for the rejected rows' original text) under
+# a generated name: the NUL prefix never occurs in a name the pipeline uses itself, so internal
+# columns (`LINE`, "reason", parsed values, ...) never meet an input's own header names.
+EXTRA_PREFIX = "\x00input column "
+
+
+def used_columns(name: str) -> tuple[str, ...]:
+    """The columns of input `name` that some step reads: required, then optional."""
+    return REQUIRED_COLUMNS[name] + OPTIONAL_COLUMNS[name]
+
+
+@dataclass(frozen=True)
+class Header:
+    """An input's header as written (`names`, in order, repeats and empty names included) and
+    the frame column holding each (`columns`): a used column under its contract name, every
+    other one under a generated name (`EXTRA_PREFIX`)."""
+
+    names: tuple[str, ...]
+    columns: tuple[str, ...]
+
+    @classmethod
+    def plain(cls, names: Iterable[str]) -> Header:
+        """A header whose frame columns are its own names (unique names; tests, parquet)."""
+        names = tuple(names)
+        return cls(names=names, columns=names)
+
+    @classmethod
+    def of(cls, input_name: str, names: Iterable[str]) -> Header:
+        names = tuple(names)
+        used = set(used_columns(input_name))
+        columns = tuple(
+            name if name in used else f"{EXTRA_PREFIX}{index}" for index, name in enumerate(names)
+        )
+        return cls(names=names, columns=columns)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names
+
+    def raw(self) -> list[tuple[str, str]]:
+        """(original name, frame column) of every column, in header order."""
+        return list(zip(self.names, self.columns, strict=True))
+
+
+@dataclass(frozen=True)
+class InputFile:
+    name: str
+    path: Path
+    header: Header
 
 
 def resolve_inputs(data_dir: Path) -> dict[str, Path]:
@@ -71,52 +130,92 @@ def resolve_inputs(data_dir: Path) -> dict[str, Path]:
     return resolved
 
 
-def scan_input(path: Path) -> pl.LazyFrame:
-    """All columns as text, plus the record's line number in `LINE`."""
-    if path.name.endswith(".parquet"):
-        lazy = pl.scan_parquet(path)
+def _is_parquet(path: Path) -> bool:
+    return path.name.endswith(".parquet")
+
+
+def scan_input(source: InputFile) -> pl.LazyFrame:
+    """All columns as text under the frame names of `source.header`, plus the record's line
+    number in `LINE`."""
+    header = source.header
+    if _is_parquet(source.path):
+        lazy = pl.scan_parquet(source.path)
         text_columns = []
-        for column, dtype in lazy.collect_schema().items():
+        for (column, dtype), frame_name in zip(
+            lazy.collect_schema().items(), header.columns, strict=True
+        ):
             expr = pl.col(column)
             if isinstance(dtype, pl.Datetime):
                 if dtype.time_zone is not None:
                     expr = expr.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
                 expr = expr.dt.strftime("%Y-%m-%dT%H:%M:%S%.6f")
-            text_columns.append(expr.cast(pl.String).alias(column))
+            text_columns.append(expr.cast(pl.String).alias(frame_name))
         lazy = lazy.select(text_columns)
     else:
         lazy = pl.scan_csv(
-            path,
+            source.path,
             infer_schema=False,
             empty_string_is_null=False,
             truncate_ragged_lines=True,
             raise_if_empty=True,
+            # Renamed by position right after parsing: repeated or colliding header names
+            # never reach a query.
+            new_columns=list(header.columns),
         )
     return lazy.with_row_index(LINE, offset=2)
 
 
-def input_columns(name: str, path: Path) -> list[str]:
-    """The header of an input, checked for its required columns."""
+def _csv_header(path: Path) -> list[str]:
+    """The first record of a CSV file as written (polars renames repeats, so it is read here)."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
+        return next(csv.reader(handle), [])
+
+
+def _unreadable(path: Path, error: BaseException) -> PipelineInputError:
+    text = str(error).strip()
+    first_line = text.splitlines()[0] if text else type(error).__name__
+    return PipelineInputError(f"{path.name}: unreadable ({first_line})")
+
+
+def read_header(name: str, path: Path) -> InputFile:
+    """The header of an input, checked: every required column present, and no used column
+    named twice. Nothing is read beyond the header."""
     try:
-        if path.name.endswith(".parquet"):
-            columns = list(pl.scan_parquet(path).collect_schema().names())
+        if _is_parquet(path):
+            names = list(pl.scan_parquet(path).collect_schema().names())
         else:
-            columns = list(
+            width = len(
                 pl.scan_csv(path, infer_schema=False, n_rows=0, raise_if_empty=True)
                 .collect_schema()
                 .names()
             )
-    except (pl.exceptions.PolarsError, OSError) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
-        raise PipelineInputError(f"{path.name}: unreadable ({first_line})") from error
+            names = _csv_header(path)
+            if len(names) != width:
+                raise PipelineInputError(
+                    f"{path.name}: unreadable (header of {len(names)} columns read as {width})"
+                )
+    except PipelineInputError:
+        raise
+    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError, csv.Error) as error:
+        raise _unreadable(path, error) from error
+    for column in used_columns(name):
+        positions = [str(index + 1) for index, value in enumerate(names) if value == column]
+        if len(positions) > 1:
+            raise PipelineInputError(
+                f"{path.name}: column {column!r} is named {len(positions)} times in the header "
+                f"(columns {', '.join(positions)})"
+            )
+    empty = [str(index + 1) for index, value in enumerate(names) if value.strip() == ""]
     for column in REQUIRED_COLUMNS[name]:
-        if column not in columns:
-            raise PipelineInputError(f"{path.name}: missing required column {column!r}")
-    return columns
+        if column not in names:
+            hint = f" (header column {', '.join(empty)} has no name)" if empty else ""
+            raise PipelineInputError(f"{path.name}: missing required column {column!r}{hint}")
+    return InputFile(name=name, path=path, header=Header.of(name, names))
 
 
 def rejected_frame(
-    name: str, checked: pl.DataFrame, columns: list[str], reason: str | pl.Expr = "reason"
+    name: str, checked: pl.DataFrame, header: Header, reason: str | pl.Expr = "reason"
 ) -> pl.DataFrame:
     """Rows of `checked` turned into rejected rows: file, line, reason, raw."""
     reason_expr = pl.col(reason) if isinstance(reason, str) else reason
@@ -124,14 +223,15 @@ def rejected_frame(
         pl.lit(name).alias("file"),
         pl.col(LINE).cast(pl.Int64).alias("line"),
         reason_expr.alias("reason"),
-        raw_json(columns).alias("raw"),
+        raw_json(header.raw()).alias("raw"),
     )
 
 
-def rows_by_line(raw: pl.LazyFrame, reasons: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+def rows_by_line(raw: pl.LazyFrame, reasons: pl.DataFrame, header: Header) -> pl.DataFrame:
     """Every column's original text of the rows listed in `reasons` (`LINE`, reason), in the
     order of `reasons`: a second pass over the input filtered to those lines (nothing is read
     again when there are none)."""
+    columns = list(header.columns)
     if reasons.height == 0:
         return pl.DataFrame(
             schema={LINE: pl.UInt32, **dict.fromkeys(columns, pl.String), "reason": pl.String}

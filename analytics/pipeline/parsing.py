@@ -286,6 +286,24 @@ def order_ids_by_json(event_values: Iterable[str]) -> pl.DataFrame:
     )
 
 
-def raw_json(columns: Iterable[str]) -> pl.Expr:
-    """The row as a JSON object of column -> original text, in header order."""
-    return pl.struct([pl.col(c).fill_null("") for c in columns]).struct.json_encode()
+def _json_text(value: pl.Expr) -> pl.Expr:
+    """A string as a JSON string literal, escaped by polars' own JSON encoder."""
+    encoded = pl.struct(value.alias("v")).struct.json_encode()
+    return encoded.str.strip_prefix('{"v":').str.strip_suffix("}")
+
+
+def raw_json(columns: Iterable[tuple[str, str]]) -> pl.Expr:
+    """The row as a JSON object of column -> original text, in header order.
+
+    `columns` pairs each header name with the frame column holding it. The object is assembled
+    member by member, so a header that repeats an (unused) name or has empty names still gives
+    every column as written.
+    """
+    parts: list[pl.Expr] = []
+    for index, (name, column) in enumerate(columns):
+        key = pl.select(_json_text(pl.lit(name, dtype=pl.String))).item()
+        parts.append(pl.lit(("{" if index == 0 else ",") + key + ":"))
+        parts.append(_json_text(pl.col(column).fill_null("")))
+    if not parts:
+        return pl.lit("{}")
+    return pl.concat_str([*parts, pl.lit("}")])

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from .inputs import LINE, PRIMARY_ATTRIBUTION, PURCHASES, rejected_frame
+from .inputs import LINE, PRIMARY_ATTRIBUTION, PURCHASES, Header, rejected_frame
 from .parsing import (
     appsflyer_time,
     campaign_key,
@@ -40,10 +40,10 @@ def purchase_rows(raw: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     return raw.lazy().filter(pl.col("Event Name").fill_null("") == PURCHASE_EVENT)
 
 
-def primary_flag(columns: list[str]) -> pl.Expr:
+def primary_flag(header: Header) -> pl.Expr:
     """Rows flagged ``false`` (trimmed, any case) repeat a primary row; other values are primary
     (and without the column every row is)."""
-    if PRIMARY_ATTRIBUTION not in columns:
+    if PRIMARY_ATTRIBUTION not in header:
         return pl.lit(True)
     flag = pl.col(PRIMARY_ATTRIBUTION).fill_null("").str.strip_chars().str.to_lowercase()
     return flag != "false"
@@ -91,8 +91,9 @@ def deduplicate(valid: pl.DataFrame) -> pl.DataFrame:
     return valid.filter(first)
 
 
-def curate_purchases(raw: pl.DataFrame | pl.LazyFrame, columns: list[str]) -> CuratedPurchases:
-    """Step 1 on the raw AppsFlyer export (all columns as text, with `LINE`).
+def curate_purchases(raw: pl.DataFrame | pl.LazyFrame, header: Header) -> CuratedPurchases:
+    """Step 1 on the raw AppsFlyer export (all columns as text under the frame names of
+    `header`, with `LINE`).
 
     One streaming pass over the input collects the parsed values (the Event Value text only
     where the plain order-id patterns do not decide) and, for the rejected rows alone (few),
@@ -101,11 +102,9 @@ def curate_purchases(raw: pl.DataFrame | pl.LazyFrame, columns: list[str]) -> Cu
     lazy = raw.lazy()
     event_value = pl.col("Event Value").fill_null("")
     plain, decided = plain_order_id(event_value)
-    rows = check_purchases(
-        purchase_rows(lazy).with_columns(primary_flag(columns).alias("_primary"))
-    )
+    rows = check_purchases(purchase_rows(lazy).with_columns(primary_flag(header).alias("_primary")))
     rejected_text = rows.filter(pl.col("_primary") & pl.col("reason").is_not_null()).select(
-        LINE, *columns, "reason"
+        LINE, *header.columns, "reason"
     )
     checked, rejected_rows = pl.collect_all(
         [
@@ -134,7 +133,7 @@ def curate_purchases(raw: pl.DataFrame | pl.LazyFrame, columns: list[str]) -> Cu
     non_primary = int((~checked.get_column("_primary")).sum())
     valid = checked.filter(primary & pl.col("reason").is_null()).drop("_primary", "reason")
     del checked
-    rejected = rejected_frame(PURCHASES, rejected_rows, columns)
+    rejected = rejected_frame(PURCHASES, rejected_rows, header)
     undecided = valid.get_column("_event_value").is_not_null().arg_true()
     if undecided.len():
         rest = order_ids(valid.get_column("_event_value").gather(undecided))

@@ -12,7 +12,7 @@ from decimal import ROUND_CEILING, Decimal
 import polars as pl
 
 from .gateway import CHARGEBACK_REVERSAL, PURCHASE
-from .inputs import COSTS, LINE, REJECTED_SCHEMA, SESSIONS, rejected_frame
+from .inputs import COSTS, LINE, REJECTED_SCHEMA, SESSIONS, Header, rejected_frame
 from .parsing import (
     MICROS_PER_UNIT,
     UTC_TIME_PATTERN,
@@ -160,11 +160,11 @@ def check_costs(raw: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
 
 
 def latest_costs(
-    raw: pl.DataFrame | pl.LazyFrame, columns: list[str]
+    raw: pl.DataFrame | pl.LazyFrame, header: Header
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(costs, rejected): per (date, campaign) the last valid row in file order (restatements)."""
     checked = check_costs(raw).collect()
-    rejected = rejected_frame(COSTS, checked.filter(pl.col("reason").is_not_null()), columns)
+    rejected = rejected_frame(COSTS, checked.filter(pl.col("reason").is_not_null()), header)
     costs = (
         checked.filter(pl.col("reason").is_null())
         .select(
@@ -365,7 +365,7 @@ def _add_new_players(
     )
 
 
-def active_players(sessions: pl.LazyFrame, columns: list[str]) -> ActivePlayers:
+def active_players(sessions: pl.LazyFrame, header: Header) -> ActivePlayers:
     """Distinct players per day and attribution, and per day.
 
     One streaming pass counts the sessions whose start has no UTC offset (the common shape),
@@ -402,17 +402,19 @@ def active_players(sessions: pl.LazyFrame, columns: list[str]) -> ActivePlayers:
                 pl.col(_USER_KEY).n_unique().alias("keys"),
             ),
             # Every column of the other rows, for the full parser or the rejected rows.
-            keyed.filter(pl.col("_date").is_null() | pl.col("_no_user")).select(LINE, *columns),
+            keyed.filter(pl.col("_date").is_null() | pl.col("_no_user")).select(
+                LINE, *header.columns
+            ),
         ],
         engine="streaming",
     )
     if distinct.item(0, "users") != distinct.item(0, "keys"):
-        return exact_active_players(sessions, columns)
+        return exact_active_players(sessions, header)
 
     rejected = pl.DataFrame(schema=REJECTED_SCHEMA)
     if other.height:
         checked = check_sessions(other.sort(LINE).lazy()).collect()
-        rejected = rejected_frame(SESSIONS, checked.filter(pl.col("reason").is_not_null()), columns)
+        rejected = rejected_frame(SESSIONS, checked.filter(pl.col("reason").is_not_null()), header)
         extra = checked.filter(pl.col("reason").is_null()).select(
             pl.col("_date").alias("date"),
             media_source_key("media_source").alias("media_source"),
@@ -432,7 +434,7 @@ def active_players(sessions: pl.LazyFrame, columns: list[str]) -> ActivePlayers:
     )
 
 
-def exact_active_players(sessions: pl.LazyFrame, columns: list[str]) -> ActivePlayers:
+def exact_active_players(sessions: pl.LazyFrame, header: Header) -> ActivePlayers:
     """`active_players` counting the user ids as text, every start through the full parser."""
     checked = check_sessions(sessions)
     ok = pl.col("reason").is_null()
@@ -462,7 +464,7 @@ def exact_active_players(sessions: pl.LazyFrame, columns: list[str]) -> ActivePl
     return ActivePlayers(
         by_campaign=by_campaign.sort(DAY_CAMPAIGN),
         by_day=by_day.sort("date"),
-        rejected=rejected_frame(SESSIONS, rejected, columns)
+        rejected=rejected_frame(SESSIONS, rejected, header)
         if bad.height
         else pl.DataFrame(schema=REJECTED_SCHEMA),
     )

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from .errors import PipelineInputError
+from .errors import PipelineInputError, PipelineUnexpectedError, first_line
 from .gateway import CHARGEBACK, CHARGEBACK_REVERSAL, REFUND, prepare_gateway
 from .inputs import (
     COSTS,
@@ -22,7 +22,7 @@ from .inputs import (
     PURCHASES,
     REJECTED_SCHEMA,
     SESSIONS,
-    input_columns,
+    read_header,
     resolve_inputs,
     scan_input,
 )
@@ -104,12 +104,7 @@ def _reading(path: Path) -> Iterator[None]:
     try:
         yield
     except pl.exceptions.ComputeError as error:
-        raise PipelineInputError(f"{path.name}: unreadable ({_first_line(error)})") from error
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+        raise PipelineInputError(f"{path.name}: unreadable ({first_line(error)})") from error
 
 
 class _Stages:
@@ -119,10 +114,21 @@ class _Stages:
         self.rows = 0
 
     @contextmanager
-    def stage(self, name: str) -> Iterator[_Stages]:
+    def stage(self, name: str, path: Path | None = None) -> Iterator[_Stages]:
+        """Time a stage; an error no check foresaw becomes one `PipelineUnexpectedError` line
+        naming the file the stage reads (if any) and the stage."""
         started = time.perf_counter()
         self.rows = 0
-        yield self
+        try:
+            yield self
+        except PipelineInputError:
+            raise
+        except Exception as error:
+            where = f"{path.name}: " if path is not None else ""
+            raise PipelineUnexpectedError(
+                f"{where}unexpected error in the {name} stage: {type(error).__name__}: "
+                f"{first_line(error)}"
+            ) from error
         timing = StageTiming(name=name, seconds=time.perf_counter() - started, rows=self.rows)
         self.timings.append(timing)
         if self._on_stage is not None:
@@ -139,33 +145,34 @@ def run_pipeline(
     """Run every step on the inputs in `data_dir` and write the six reports to `reports_dir`.
 
     Raises `PipelineInputError` (before anything is written) for a missing, ambiguous or
-    unreadable input or a missing required column. Reports are renamed into place only after
-    everything was computed.
+    unreadable input, a missing required column or a used column named twice, and
+    `PipelineUnexpectedError` (from the original error) for anything else. Reports are renamed
+    into place only after everything was computed.
     """
     data_dir, reports_dir = Path(data_dir), Path(reports_dir)
     stages = _Stages(on_stage)
 
     with stages.stage("inputs") as stage:
         inputs = resolve_inputs(data_dir)
-        columns = {name: input_columns(name, path) for name, path in inputs.items()}
+        files = {name: read_header(name, path) for name, path in inputs.items()}
         stage.rows = len(inputs)
 
     # Sessions first: the largest input, reduced to small aggregates before anything else
     # is held in memory.
-    with stages.stage("sessions") as stage:
+    with stages.stage("sessions", inputs[SESSIONS]) as stage:
         with _reading(inputs[SESSIONS]):
-            players = active_players(scan_input(inputs[SESSIONS]), columns[SESSIONS])
+            players = active_players(scan_input(files[SESSIONS]), files[SESSIONS].header)
         stage.rows = players.by_campaign.height
 
-    with stages.stage("purchases") as stage:
+    with stages.stage("purchases", inputs[PURCHASES]) as stage:
         with _reading(inputs[PURCHASES]):
-            curated = curate_purchases(scan_input(inputs[PURCHASES]), columns[PURCHASES])
+            curated = curate_purchases(scan_input(files[PURCHASES]), files[PURCHASES].header)
         purchases = curated.purchases
         stage.rows = purchases.height
 
-    with stages.stage("gateway") as stage:
+    with stages.stage("gateway", inputs[GATEWAY]) as stage:
         with _reading(inputs[GATEWAY]):
-            gateway = prepare_gateway(scan_input(inputs[GATEWAY]), columns[GATEWAY])
+            gateway = prepare_gateway(scan_input(files[GATEWAY]), files[GATEWAY].header)
         stage.rows = gateway.purchases.height
 
     with stages.stage("reconcile") as stage:
@@ -181,9 +188,9 @@ def run_pipeline(
         revenue = daily_revenue(purchases, gateway.purchases, matches, gateway.reversals)
         stage.rows = revenue.attributed.height
 
-    with stages.stage("roas") as stage:
+    with stages.stage("roas", inputs[COSTS]) as stage:
         with _reading(inputs[COSTS]):
-            costs, costs_rejected = latest_costs(scan_input(inputs[COSTS]), columns[COSTS])
+            costs, costs_rejected = latest_costs(scan_input(files[COSTS]), files[COSTS].header)
         roas = roas_daily(costs, revenue.attributed)
         stage.rows = roas.height
 

@@ -140,3 +140,15 @@ def test_management_command_writes_and_prints_counts(tmp_path: Path) -> None:
     for name in INPUT_NAMES:
         rows = len(_rows(tmp_path / f"{name}.csv"))
         assert f"{name}: {rows} rows" in output.getvalue()
+
+
+def test_users_sets_the_number_of_distinct_players(tmp_path: Path) -> None:
+    generate_demo_data(tmp_path, purchases=3_000, days=5, seed=3, end_date=END, users=2_500)
+    sessions = pl.read_csv(tmp_path / "sessions.csv", infer_schema=False)
+    purchases = pl.read_csv(tmp_path / "purchases_raw.csv", infer_schema=False)
+    # 15,000 sessions drawn among 2,500 players reach nearly all of them; the default (1,000
+    # players for 3,000 purchases) could not exceed 1,000.
+    assert 2_400 <= sessions.get_column("user_id").n_unique() <= 2_501
+    assert purchases.get_column("Customer User ID").n_unique() > 1_001
+    with pytest.raises(ValueError, match="must be positive"):
+        generate_demo_data(tmp_path, purchases=10, days=1, seed=1, users=0)

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 
 from analytics.pipeline.gateway import prepare_gateway
-from analytics.pipeline.inputs import LINE
+from analytics.pipeline.inputs import LINE, Header
 from analytics.pipeline.purchases import curate_purchases
 
 from .pipeline_inputs import GATEWAY_COLUMNS, PURCHASE_COLUMNS, af, gw, run
@@ -20,7 +20,7 @@ def frame(rows: list[dict[str, str]], columns: list[str]) -> pl.DataFrame:
 
 
 def curate(rows: list[dict[str, str]], columns: list[str] = PURCHASE_COLUMNS):
-    return curate_purchases(frame(rows, columns), columns)
+    return curate_purchases(frame(rows, columns), Header.plain(columns))
 
 
 def test_only_purchases_count_and_non_primary_rows_are_dropped_first() -> None:
@@ -150,7 +150,7 @@ def test_campaign_keys_are_normalised_in_curated_purchases() -> None:
 
 
 def gateway(rows: list[dict[str, str]]):
-    return prepare_gateway(frame(rows, GATEWAY_COLUMNS), GATEWAY_COLUMNS)
+    return prepare_gateway(frame(rows, GATEWAY_COLUMNS), Header.plain(GATEWAY_COLUMNS))
 
 
 def test_gateway_rejection_reasons_in_column_order() -> None:

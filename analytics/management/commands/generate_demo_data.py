@@ -25,6 +25,9 @@ class Command(BaseCommand):
         parser.add_argument("--campaigns", type=int, default=200)
         parser.add_argument("--out", type=Path, help="output dir (default: DATA_DIR)")
         parser.add_argument("--format", choices=("csv", "parquet"), default="csv")
+        parser.add_argument(
+            "--users", type=int, help="distinct players (default: a third of the purchases)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         out = options["out"] or Path(settings.DATA_DIR)
@@ -37,6 +40,7 @@ class Command(BaseCommand):
                 end_date=options["end_date"],
                 campaigns=options["campaigns"],
                 fmt=options["format"],
+                users=options["users"],
             )
         except ValueError as error:
             raise CommandError(str(error)) from error

@@ -10,11 +10,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
-from analytics import services
-from analytics.errors import PipelineBusy
-from analytics.models import PipelineRun
-from analytics.pipeline import PipelineInputError, PipelineParams, StageTiming, run_pipeline
+from analytics.pipeline import PipelineParams, StageTiming, error_line, run_pipeline
 
 
 def _non_negative_int(text: str) -> int:
@@ -42,6 +40,10 @@ def _money(text: str) -> Decimal:
 
 
 class Command(BaseCommand):
+    # Start-up is part of every cron run: no system checks (they import every URL module, and
+    # with them DRF and drf-spectacular), and the database layer (services, models) is only
+    # imported without --no-db.
+    requires_system_checks: list[str] = []
     help = (
         "Run the analytics pipeline for day D: reconciliation, ROAS, anomalies, ARPDAU. Writes "
         "the six reports and, unless --no-db, stores the run and the report rows."
@@ -65,7 +67,23 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        report_date = options["date"] or services.yesterday_utc()
+        """Every failure ends as one `CommandError` line (Django prints it on stderr and exits
+        1); an unexpected error keeps its traceback only with ``--traceback`` or ``-v 3``."""
+        debugging = bool(options.get("traceback")) or int(options.get("verbosity", 1)) >= 3
+        try:
+            self._run(debugging=debugging, **options)
+        except CommandError:
+            raise
+        except Exception as error:
+            if debugging:
+                raise
+            raise CommandError(error_line(error)) from error
+
+    def _run(self, *, debugging: bool, **options: Any) -> None:
+        # services.yesterday_utc, without importing the services for --no-db
+        report_date = options["date"] or (
+            timezone.now().astimezone(datetime.UTC).date() - datetime.timedelta(days=1)
+        )
         data_dir = Path(options["data_dir"] or settings.DATA_DIR)
         reports_dir = Path(options["reports_dir"] or settings.REPORTS_DIR)
         on_stage = self._show_stage if self.stdout.isatty() else None
@@ -78,12 +96,13 @@ class Command(BaseCommand):
                 anomaly_min_days=options["anomaly_min_days"],
                 anomaly_min_spend=options["anomaly_min_spend"],
             )
-            try:
-                result = run_pipeline(data_dir, reports_dir, params, on_stage=on_stage)
-            except PipelineInputError as error:
-                raise CommandError(str(error)) from error
+            result = run_pipeline(data_dir, reports_dir, params, on_stage=on_stage)
             self._summary(report_date, result.reconciliation, result.stages, reports_dir)
             return
+
+        from analytics import services
+        from analytics.errors import PipelineBusy
+        from analytics.models import PipelineRun
 
         parameters = services.pipeline_parameters(
             data_dir=data_dir,
@@ -96,7 +115,10 @@ class Command(BaseCommand):
         )
         try:
             run = services.pipeline_run_now(
-                report_date=report_date, parameters=parameters, on_stage=on_stage
+                report_date=report_date,
+                parameters=parameters,
+                on_stage=on_stage,
+                reraise_unexpected=debugging,
             )
         except PipelineBusy as busy:
             raise CommandError(str(busy.detail)) from busy
