@@ -1,17 +1,19 @@
 from django.apps import AppConfig
 
-from gamebackend.admin_app import AdminConfig, lean_process
+# The module, not the class: an AppConfig class in this module's namespace would count as one
+# more candidate for the "accounts" entry of INSTALLED_APPS.
+from gamebackend import admin_app
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
-        if not lean_process():
+        if not admin_app.lean_process():
             from accounts import schema  # noqa: F401  (registers the OpenAPI auth extension)
 
 
-class StaffAdminConfig(AdminConfig):
+class StaffAdminConfig(admin_app.AdminConfig):
     """Installed instead of django.contrib.admin, so `admin.site` is the StaffAdminSite
     (login form under the account lockout and a per-IP throttle); its autodiscovery is skipped
     in a lean process like the project's admin app."""
