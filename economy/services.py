@@ -3,8 +3,9 @@
 Each public function owns exactly one `transaction.atomic(durable=True)`: lock the wallet row,
 check, update the balance, insert one ledger entry. A refusal raises a domain error inside the
 transaction, so nothing (not even a new empty wallet) is written. On PostgreSQL the common case
-(an existing wallet, within its limits, no earn rule, no idempotency key) is one statement that
-does the same in one round trip (`_ONE_STATEMENT`); anything else takes the full path.
+(within the limits, no earn rule, no idempotency key) is one statement that does the same in
+one round trip (`_EARN_ONE_STATEMENT`, `_SPEND_ONE_STATEMENT`); anything else takes the full
+path, which decides and refuses.
 """
 
 import uuid
@@ -203,21 +204,14 @@ def _earned_today(*, wallet: Wallet, reason: str, now: datetime) -> int:
 _WALLET = Wallet._meta.db_table
 _ENTRY = LedgerEntry._meta.db_table
 _RULE = EarnRule._meta.db_table
-# The common earn or spend as one statement, so one round trip: the UPDATE takes the wallet's
-# row lock and applies the change only when the result stays within [0, ceiling] (checked on
-# the row as locked; `ceiling - amount` is computed in Python so nothing overflows bigint), and
-# the INSERT writes the ledger entry with the new balance as balance_after and its id drawn
-# while the lock is held; both commit together or not at all. An earn with an earn rule for
-# its reason never matches here (`NOT EXISTS`): rules are checked by the full path.
-_ONE_STATEMENT = f"""
-    WITH changed AS (
-        UPDATE {_WALLET} SET balance = balance + %(amount)s, updated_at = %(now)s
-        WHERE player_id = %(player)s AND currency_id = %(currency)s
-          AND balance >= %(floor)s AND balance <= %(top)s
-          AND NOT (%(earn)s AND EXISTS (
-              SELECT 1 FROM {_RULE} WHERE reason = %(reason)s AND currency_id = %(currency)s))
-        RETURNING id, balance
-    )
+# The common earn or spend as one statement, so one round trip. The wallet statement takes the
+# wallet's row lock and applies the change only when the result stays within [0, ceiling]
+# (checked on the row as locked; `ceiling - amount` is computed in Python so nothing overflows
+# bigint); an earn also creates a missing wallet (the upsert). The ledger INSERT reads its
+# result, so the entry gets the new balance as balance_after and its id is drawn while the lock
+# is held; both commit together or not at all. An earn with an earn rule for its reason never
+# matches (`NOT EXISTS`): rules are checked by the full path, as is every refusal.
+_LEDGER_INSERT = f"""
     INSERT INTO {_ENTRY} (transaction_id, wallet_id, player_id, amount, balance_after, kind,
                           reason, idempotency_key, actor_id, note, request_id, created_at)
     SELECT %(transaction_id)s, changed.id, %(player)s, %(amount)s, changed.balance, %(kind)s,
@@ -225,14 +219,35 @@ _ONE_STATEMENT = f"""
     FROM changed
     RETURNING id, wallet_id, balance_after
 """  # noqa: S608  (table names are ours; values are parameters)
+_EARN_ONE_STATEMENT = f"""
+    WITH changed AS (
+        INSERT INTO {_WALLET} AS w (player_id, currency_id, balance, created_at, updated_at)
+        SELECT %(player)s, %(currency)s, %(amount)s, %(now)s, %(now)s
+        WHERE %(top)s >= 0 AND NOT EXISTS (
+            SELECT 1 FROM {_RULE} WHERE reason = %(reason)s AND currency_id = %(currency)s)
+        ON CONFLICT (player_id, currency_id) DO UPDATE
+            SET balance = w.balance + excluded.balance, updated_at = excluded.updated_at
+            WHERE w.balance <= %(top)s
+        RETURNING id, balance
+    )
+    {_LEDGER_INSERT}
+"""  # noqa: S608  (table names are ours; values are parameters)
+_SPEND_ONE_STATEMENT = f"""
+    WITH changed AS (
+        UPDATE {_WALLET} SET balance = balance + %(amount)s, updated_at = %(now)s
+        WHERE player_id = %(player)s AND currency_id = %(currency)s AND balance >= %(floor)s
+        RETURNING id, balance
+    )
+    {_LEDGER_INSERT}
+"""  # noqa: S608  (table names are ours; values are parameters)
 
 
 def _ledger_append_one_statement(
     *, player: User, currency: Currency, amount: int, kind: str, reason: str
 ) -> LedgerEntry | None:
-    """The earn or spend of an existing wallet within its limits, in one statement on
-    PostgreSQL; None when it did not apply (no wallet yet, a limit, an earn rule, another
-    database): then the caller takes the full path, which decides."""
+    """An earn (to a new or existing wallet) or a spend within the limits, in one statement on
+    PostgreSQL; None when it did not apply (a limit, an earn rule, a spend from a missing
+    wallet, another database): then the caller takes the full path, which decides."""
     if connection.vendor != "postgresql":
         return None
     now = timezone.now()
@@ -240,16 +255,15 @@ def _ledger_append_one_statement(
     request_id = request_id_var.get() or ""
     with connection.cursor() as cursor:
         cursor.execute(
-            _ONE_STATEMENT,
+            _EARN_ONE_STATEMENT if kind == Kind.EARN else _SPEND_ONE_STATEMENT,
             {
                 "amount": amount,
                 "now": now,
                 "player": player.pk,
                 "currency": currency.pk,
                 # spend: balance >= -amount; earn: balance <= ceiling - amount
-                "floor": -amount if amount < 0 else 0,
-                "top": currency.balance_ceiling - max(amount, 0),
-                "earn": kind == Kind.EARN,
+                "floor": -amount,
+                "top": currency.balance_ceiling - amount,
                 "reason": reason,
                 "transaction_id": transaction_id,
                 "kind": kind,

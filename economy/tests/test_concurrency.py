@@ -65,13 +65,13 @@ def full_path(monkeypatch):
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_earn_and_spend_of_an_existing_wallet_are_one_statement(player):
+def test_earn_and_spend_are_one_statement(player):
     coins = Currency.objects.get(code="coins")
-    wallet_earn(player=player, currency=coins, amount=10, reason="warm_up")
 
-    for operation, amount, kind in (
-        (wallet_earn, 5, "earn"),
-        (wallet_spend, 3, "spend"),
+    for operation, amount, kind, wallet_sql in (
+        (wallet_earn, 10, "earn", "INSERT INTO economy_wallet"),  # creates the wallet
+        (wallet_earn, 5, "earn", "INSERT INTO economy_wallet"),  # the upsert's update
+        (wallet_spend, 3, "spend", "UPDATE economy_wallet"),
     ):
         with CaptureQueriesContext(connection) as captured:
             entry = operation(player=player, currency=coins, amount=amount, reason="q")
@@ -79,9 +79,7 @@ def test_earn_and_spend_of_an_existing_wallet_are_one_statement(player):
         assert len(sql) == 1
         # The UPDATE takes the row lock; the INSERT reads its result, so it runs under the lock.
         assert sql[0].split()[:3] == ["WITH", "changed", "AS"]
-        assert sql[0].index("UPDATE economy_wallet") < sql[0].index(
-            "INSERT INTO economy_ledgerentry"
-        )
+        assert sql[0].index(wallet_sql) < sql[0].index("INSERT INTO economy_ledgerentry")
         assert entry.kind == kind
     assert Wallet.objects.get(player=player).balance == 12
     assert list(
@@ -89,6 +87,7 @@ def test_earn_and_spend_of_an_existing_wallet_are_one_statement(player):
         .order_by("id")
         .values_list("amount", "balance_after", "kind")
     ) == [(10, 10, "earn"), (5, 15, "earn"), (-3, 12, "spend")]
+    assert Wallet.objects.filter(player=player).count() == 1
 
 
 @pytest.mark.postgres
