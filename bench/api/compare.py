@@ -268,7 +268,8 @@ def main() -> int:
         check=True,
     ).stdout.split()
     report["serving"] = (
-        f"gunicorn {conf[0].rsplit('.', 1)[-1]}, {conf[1]} workers x {conf[2]} threads"
+        f"gunicorn {conf[0].rsplit('.', 1)[-1]}, {conf[1]} workers x {conf[2]} threads, "
+        f"DB_POOL_MAX {os.environ.get('DB_POOL_MAX') or '16 (default)'} per worker"
     )
     runs: dict[str, dict[str, list[dict[str, object]]]] = {
         name: {"project": [], "peer": []} for name, *_ in plan
