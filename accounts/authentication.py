@@ -25,14 +25,18 @@ class BearerTokenAuthentication(JWTAuthentication):
                 "The Authorization header must be 'Bearer <token>'.", code="token_invalid"
             )
         validated = self.get_validated_token(parts[1])
+        self.view = (request.parser_context or {}).get("view")
         user = self.get_user(validated)
         user_id_var.set(user.get_username())
         return user, validated
 
+    view: Any = None  # the DRF view being authenticated for (authenticators are per request)
+
     def user_queryset(self) -> QuerySet[User]:
-        """Where the token's user is read from: a view's authentication may annotate what the
-        view needs, so the ban check and the view's read share one query."""
-        return User.objects.all()
+        """Where the token's user is read from: a view with `token_user_queryset()` may annotate
+        what it needs, so the ban check and the view's read share one query."""
+        custom = getattr(self.view, "token_user_queryset", None)
+        return custom() if custom is not None else User.objects.all()
 
     def get_user(self, validated_token: Token) -> User:
         # simplejwt's get_user (same errors), reading from user_queryset(). The row is read on

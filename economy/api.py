@@ -10,7 +10,6 @@ from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.authentication import BearerTokenAuthentication
 from accounts.models import User
 from economy import selectors, services
 from economy.idempotency import (
@@ -137,13 +136,6 @@ class SpendView(WalletChangeView):
         return self.wallet_change(request)
 
 
-class BalanceAuthentication(BearerTokenAuthentication):
-    """The token's user with every balance, in one query: the ban check and the read share it."""
-
-    def user_queryset(self) -> QuerySet[User]:
-        return selectors.players_with_balances()
-
-
 class BalanceView(ApiView):
     """The caller's balance in one currency (default coins) and in every currency.
 
@@ -151,7 +143,10 @@ class BalanceView(ApiView):
     so a client can render its whole wallet UI from one call; reading never creates wallets.
     """
 
-    authentication_classes = [BalanceAuthentication]
+    def token_user_queryset(self) -> QuerySet[User]:
+        # The token's user with every balance, in one query: the ban check and the read share
+        # it (accounts.authentication.BearerTokenAuthentication.user_queryset).
+        return selectors.players_with_balances()
 
     @extend_schema(
         operation_id="balance",
