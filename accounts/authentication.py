@@ -38,7 +38,7 @@ class BearerTokenAuthentication(JWTAuthentication):
         custom = getattr(self.view, "token_user_queryset", None)
         return custom() if custom is not None else User.objects.all()
 
-    def get_user(self, validated_token: Token) -> User:
+    def get_user(self, validated_token: Token) -> User:  # type: ignore[override]
         # simplejwt's get_user (same errors), reading from user_queryset(). The row is read on
         # every request, so a ban (is_active false) refuses a live access token at once.
         try:
