@@ -12,13 +12,16 @@ bind = os.environ.get("BIND", "127.0.0.1:8000")
 # gunicorn's gthread worker, stamping each request with the time it entered the queue so that
 # LoadSheddingMiddleware can answer 503 instead of letting latency grow without bound.
 worker_class = "gamebackend.workers.QueueTimedThreadWorker"
-# One process per core, four threads each: API requests spend most of their time waiting for
-# PostgreSQL (which shares the cores), so threads overlap those waits, while more processes
-# only add context switches and database backends (measured: docs/benchmarks.md, "Serving").
+# One process per core, 32 threads each: API requests spend most of their time waiting for
+# PostgreSQL (which shares the cores), so threads overlap those waits; with 64 client
+# connections, 4 threads per process left requests waiting in gunicorn's queue (and shed as 503
+# under load) while the database had idle capacity. More processes only add context switches
+# and database backends (measured: docs/benchmarks.md, "API", "Threads and pool").
 workers = int(os.environ.get("WEB_WORKERS", multiprocessing.cpu_count()))
-threads = int(os.environ.get("WEB_THREADS", 4))
-# Each thread holds at most one pooled database connection (DB_POOL_MAX must be >= threads):
-# workers x DB_POOL_MAX connections in all, 8 on 2 cores, far below max_connections (100).
+threads = int(os.environ.get("WEB_THREADS", 32))
+# Threads share a pool of DB_POOL_MAX (16) connections per process: a thread that finds none
+# free waits up to DB_POOL_TIMEOUT for one, so PostgreSQL sees at most workers x 16 (32 on 2
+# cores) connections, far below max_connections (100), whatever the thread count.
 timeout = int(os.environ.get("WEB_TIMEOUT", 30))
 graceful_timeout = 30
 keepalive = int(os.environ.get("WEB_KEEPALIVE", 5))

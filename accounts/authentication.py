@@ -3,11 +3,13 @@
 from datetime import datetime
 from typing import Any
 
+from django.db.models import QuerySet
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed, TokenError
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import AccessToken, Token
 
+from accounts.models import User
 from gamebackend.logging import user_id_var
 
 
@@ -38,9 +40,33 @@ class BearerTokenAuthentication(JWTAuthentication):
                 "The Authorization header must be 'Bearer <token>'.", code="token_invalid"
             )
         validated = self.get_validated_token(parts[1])
+        self.view = (request.parser_context or {}).get("view")
         user = self.get_user(validated)
         user_id_var.set(user.get_username())
         return user, validated
+
+    view: Any = None  # the DRF view being authenticated for (authenticators are per request)
+
+    def user_queryset(self) -> QuerySet[User]:
+        """Where the token's user is read from: a view with `token_user_queryset()` may annotate
+        what it needs, so the ban check and the view's read share one query."""
+        custom = getattr(self.view, "token_user_queryset", None)
+        return custom() if custom is not None else User.objects.all()
+
+    def get_user(self, validated_token: Token) -> User:  # type: ignore[override]
+        # simplejwt's get_user (same errors), reading from user_queryset(). The row is read on
+        # every request, so a ban (is_active false) refuses a live access token at once.
+        try:
+            user_id = validated_token["sub"]
+        except KeyError:
+            raise InvalidToken("Token contained no recognizable user identification") from None
+        try:
+            user = self.user_queryset().get(username=user_id)
+        except User.DoesNotExist:
+            raise AuthenticationFailed("User not found", code="user_not_found") from None
+        if not user.is_active:
+            raise AuthenticationFailed("User is inactive", code="user_inactive")
+        return user
 
     def get_validated_token(self, raw_token: bytes) -> Token:
         try:

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 
+from django.db.models import QuerySet
 from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -161,6 +162,11 @@ class BalanceView(ApiView):
     so a client can render its whole wallet UI from one call; reading never creates wallets.
     """
 
+    def token_user_queryset(self) -> QuerySet[User]:
+        # The token's user with every balance, in one query: the ban check and the read share
+        # it (accounts.authentication.BearerTokenAuthentication.user_queryset).
+        return selectors.players_with_balances()
+
     @extend_schema(
         operation_id="balance",
         summary="The caller's balances",
@@ -172,12 +178,16 @@ class BalanceView(ApiView):
         query = BalanceQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         code = query.validated_data.get("currency", DEFAULT_CURRENCY_CODE)
-        balances = {
-            currency.code: balance
-            for currency, balance in selectors.currencies_with_balances(
-                player=request_player(request)
-            )
-        }
+        player = request_player(request)
+        fetched = getattr(player, "balances_json", None)
+        balances = (
+            selectors.balances_from_json(fetched)
+            if fetched is not None
+            else {
+                currency.code: balance
+                for currency, balance in selectors.currencies_with_balances(player=player)
+            }
+        )
         if code not in balances:
             raise serializers.ValidationError(
                 {

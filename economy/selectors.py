@@ -2,11 +2,24 @@
 
 import base64
 import binascii
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.core import signing
-from django.db.models import F, OuterRef, Q, Subquery, Sum, Value, Window
+from django.db import connection
+from django.db.models import (
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    TextField,
+    Value,
+    Window,
+)
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
@@ -61,6 +74,32 @@ def currencies_with_balances(*, player: User) -> list[tuple[Currency, int]]:
         player_balance=Coalesce(Subquery(balance), Value(0))
     ).order_by("code")
     return [(currency, int(currency.player_balance)) for currency in currencies]
+
+
+def players_with_balances() -> QuerySet[User]:
+    """Users annotated with `balances_json`: every currency code with the user's balance in it
+    (0 without a wallet), as a JSON object in text; read it with `balances_from_json`. One
+    query with the user row (the authentication of `/balance` reads the user from here)."""
+    aggregate = (
+        "json_object_agg(c.code, coalesce(w.balance, 0))::text"
+        if connection.vendor == "postgresql"
+        else "json_group_object(c.code, coalesce(w.balance, 0))"
+    )
+    user_table = User._meta.db_table
+    return User.objects.annotate(
+        balances_json=RawSQL(  # noqa: S611 (table names are ours; no values)
+            f"SELECT coalesce({aggregate}, '{{}}') FROM {Currency._meta.db_table} c "  # noqa: S608
+            f"LEFT JOIN {Wallet._meta.db_table} w "
+            f"ON w.currency_id = c.id AND w.player_id = {user_table}.id",
+            (),
+            output_field=TextField(),
+        )
+    )
+
+
+def balances_from_json(text: str) -> dict[str, int]:
+    """Balances by currency code, in code order, from `players_with_balances`' annotation."""
+    return {code: int(balance) for code, balance in sorted(json.loads(text).items())}
 
 
 def ledger_entries_page(

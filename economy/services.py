@@ -2,13 +2,17 @@
 
 Each public function owns exactly one `transaction.atomic(durable=True)`: lock the wallet row,
 check, update the balance, insert one ledger entry. A refusal raises a domain error inside the
-transaction, so nothing (not even a new empty wallet) is written.
+transaction, so nothing (not even a new empty wallet) is written. On PostgreSQL the common case
+(within the limits, no earn rule, no idempotency key) is one statement that does the same in
+one round trip (`_EARN_ONE_STATEMENT`, `_SPEND_ONE_STATEMENT`); anything else takes the full
+path, which decides and refuses.
 """
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from rest_framework import exceptions
@@ -50,6 +54,12 @@ def wallet_earn(
 ) -> LedgerEntry:
     """Grant `amount` to the player's wallet, within the earn rules and the balance ceiling."""
     _require_positive(amount)
+    if idempotency is None and not settings.ECONOMY_REQUIRE_EARN_RULE:
+        entry = _ledger_append_one_statement(
+            player=player, currency=currency, amount=amount, kind=Kind.EARN, reason=reason
+        )
+        if entry is not None:
+            return entry
     rule = EarnRule.objects.filter(reason=reason, currency=currency).first()
     if rule is None and settings.ECONOMY_REQUIRE_EARN_RULE:
         raise EarnLimitExceeded(
@@ -99,6 +109,12 @@ def wallet_spend(
 ) -> LedgerEntry:
     """Take `amount` from the player's wallet; refused (409) when the balance is too low."""
     _require_positive(amount)
+    if idempotency is None:
+        entry = _ledger_append_one_statement(
+            player=player, currency=currency, amount=-amount, kind=Kind.SPEND, reason=reason
+        )
+        if entry is not None:
+            return entry
     with transaction.atomic(durable=True):
         wallet = wallet_lock(player=player, currency=currency)
         _require_funds(wallet=wallet, amount=amount)
@@ -219,6 +235,100 @@ def _earned_today(*, wallet: Wallet, reason: str, now: datetime) -> int:
         wallet=wallet, kind=Kind.EARN, reason=reason, created_at__gte=day_start
     ).aggregate(total=Sum("amount"))["total"]
     return int(total or 0)
+
+
+_WALLET = Wallet._meta.db_table
+_ENTRY = LedgerEntry._meta.db_table
+_RULE = EarnRule._meta.db_table
+# The common earn or spend as one statement, so one round trip. The wallet statement takes the
+# wallet's row lock and applies the change only when the result stays within [0, ceiling]
+# (checked on the row as locked; `ceiling - amount` is computed in Python so nothing overflows
+# bigint); an earn also creates a missing wallet (the upsert). The ledger INSERT reads its
+# result, so the entry gets the new balance as balance_after and its id is drawn while the lock
+# is held; both commit together or not at all. An earn with an earn rule for its reason never
+# matches (`NOT EXISTS`): rules are checked by the full path, as is every refusal.
+_LEDGER_INSERT = f"""
+    INSERT INTO {_ENTRY} (transaction_id, wallet_id, player_id, amount, balance_after, kind,
+                          reason, idempotency_key, actor_id, note, request_id, created_at)
+    SELECT %(transaction_id)s, changed.id, %(player)s, %(amount)s, changed.balance, %(kind)s,
+           %(reason)s, NULL, NULL, '', %(request_id)s, %(now)s
+    FROM changed
+    RETURNING id, wallet_id, balance_after
+"""  # noqa: S608  (table names are ours; values are parameters)
+_EARN_ONE_STATEMENT = f"""
+    WITH changed AS (
+        INSERT INTO {_WALLET} AS w (player_id, currency_id, balance, created_at, updated_at)
+        SELECT %(player)s, %(currency)s, %(amount)s, %(now)s, %(now)s
+        WHERE %(top)s >= 0 AND NOT EXISTS (
+            SELECT 1 FROM {_RULE} WHERE reason = %(reason)s AND currency_id = %(currency)s)
+        ON CONFLICT (player_id, currency_id) DO UPDATE
+            SET balance = w.balance + excluded.balance, updated_at = excluded.updated_at
+            WHERE w.balance <= %(top)s
+        RETURNING id, balance
+    )
+    {_LEDGER_INSERT}
+"""  # noqa: S608  (table names are ours; values are parameters)
+_SPEND_ONE_STATEMENT = f"""
+    WITH changed AS (
+        UPDATE {_WALLET} SET balance = balance + %(amount)s, updated_at = %(now)s
+        WHERE player_id = %(player)s AND currency_id = %(currency)s AND balance >= %(floor)s
+        RETURNING id, balance
+    )
+    {_LEDGER_INSERT}
+"""  # noqa: S608  (table names are ours; values are parameters)
+
+
+def _ledger_append_one_statement(
+    *, player: User, currency: Currency, amount: int, kind: str, reason: str
+) -> LedgerEntry | None:
+    """An earn (to a new or existing wallet) or a spend within the limits, in one statement on
+    PostgreSQL; None when it did not apply (a limit, an earn rule, a spend from a missing
+    wallet, another database): then the caller takes the full path, which decides."""
+    if connection.vendor != "postgresql":
+        return None
+    now = timezone.now()
+    transaction_id = uuid.uuid4()
+    request_id = request_id_var.get() or ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _EARN_ONE_STATEMENT if kind == Kind.EARN else _SPEND_ONE_STATEMENT,
+            {
+                "amount": amount,
+                "now": now,
+                "player": player.pk,
+                "currency": currency.pk,
+                # spend: balance >= -amount; earn: balance <= ceiling - amount
+                "floor": -amount,
+                "top": currency.balance_ceiling - amount,
+                "reason": reason,
+                "transaction_id": transaction_id,
+                "kind": kind,
+                "request_id": request_id,
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    entry_id, wallet_id, balance_after = row
+    transaction.on_commit(lambda: metrics.ledger_entries_record(kind=kind))
+    wallet = Wallet(
+        pk=wallet_id, player=player, currency=currency, balance=balance_after, updated_at=now
+    )
+    return LedgerEntry(
+        pk=entry_id,
+        transaction_id=transaction_id,
+        wallet=wallet,
+        player=player,
+        amount=amount,
+        balance_after=balance_after,
+        kind=kind,
+        reason=reason,
+        idempotency_key=None,
+        actor=None,
+        note="",
+        request_id=request_id,
+        created_at=now,
+    )
 
 
 def _ledger_append(

@@ -225,8 +225,9 @@ def database_from_url(url: str) -> dict[str, object]:
             "TEST": {"NAME": options.get("test_name") or None},
         }
     if parts.scheme in {"postgres", "postgresql", "pgsql"}:
-        # One connection per gunicorn thread (WEB_THREADS, 4): a larger pool is never used.
-        pool_max = env_int("DB_POOL_MAX", 4)
+        # Shared by the gunicorn threads of a process (WEB_THREADS, 32), which wait for a free
+        # connection: 16 per process keeps PostgreSQL's connections bounded (see gunicorn.conf.py).
+        pool_max = env_int("DB_POOL_MAX", 16)
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parts.path.lstrip("/")),

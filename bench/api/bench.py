@@ -292,7 +292,7 @@ def main() -> int:
     report["serving"] = (
         f"gunicorn {conf[0].rsplit('.', 1)[-1]}, {conf[1]} workers x {conf[2]} threads, "
         f"keep-alive {conf[3]} s, backlog {conf[4]}; DB_POOL_MAX "
-        f"{serving['DB_POOL_MAX'] or '4 (default)'} per worker"
+        f"{serving['DB_POOL_MAX'] or '16 (default)'} per worker"
     )
     scenarios: dict[str, dict[str, object]] = report["scenarios"]  # type: ignore[assignment]
     profiles: dict[str, list[tuple[str, float]]] = {}

@@ -1,5 +1,5 @@
 -- wrk script for every API scenario; bench/api/bench.py sets the environment:
---   BENCH_SCENARIO  constant | balance | earn | events_batch
+--   BENCH_SCENARIO  constant | health | balance | earn | event | events_batch
 --   BENCH_TOKENS    file with one access token per line; thread t of n uses tokens t, t+n, ...
 --                   in turn, so every request of a thread goes to a distinct player until the
 --                   slice wraps (one line = one hot wallet)
@@ -61,6 +61,8 @@ local earn_body = string.format('{"amount": %d, "reason": "bench_earn"}', amount
 function request()
   if scenario == "constant" then
     return wrk.format("GET", "/bench/constant")
+  elseif scenario == "health" then
+    return wrk.format("GET", "/health")
   end
   local headers = { ["Authorization"] = "Bearer " .. next_token() }
   if scenario == "balance" then
@@ -68,6 +70,11 @@ function request()
   elseif scenario == "earn" then
     headers["Content-Type"] = "application/json"
     return wrk.format("POST", "/earn", headers, earn_body)
+  elseif scenario == "event" then
+    headers["Content-Type"] = "application/json"
+    return wrk.format("POST", "/event", headers, string.format(
+      '{"eventType": "level_complete", "meta": {"level": %d, "score": %d}}',
+      math.random(1, 200), math.random(0, 100000)))
   elseif scenario == "events_batch" then
     headers["Content-Type"] = "application/json"
     local events = {}

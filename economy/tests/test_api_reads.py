@@ -70,7 +70,8 @@ def test_balance_query_count_is_pinned(player_client, player, coins, django_asse
     CurrencyFactory(code="gems")
     wallet_earn(player=player, currency=coins, amount=5, reason="q")
 
-    with django_assert_num_queries(2):  # the user, then currencies with balances
+    # One: the token's user (its ban state) with every balance (selectors.players_with_balances).
+    with django_assert_num_queries(1):
         response = player_client.get("/balance")
 
     assert response.json()["balances"] == {"coins": 5, "gems": 0}

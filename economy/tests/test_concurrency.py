@@ -56,9 +56,43 @@ def assert_ledger_clean(capsys):
     return out.strip()
 
 
+@pytest.fixture
+def full_path(monkeypatch):
+    """The locking path every change takes when the one statement does not apply (a new
+    wallet, a limit, an earn rule, an idempotency key)."""
+    monkeypatch.setattr("economy.services._ledger_append_one_statement", lambda **_: None)
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_the_wallet_row_is_locked_before_it_is_written(player):
+def test_earn_and_spend_are_one_statement(player):
+    coins = Currency.objects.get(code="coins")
+
+    for operation, amount, kind, wallet_sql in (
+        (wallet_earn, 10, "earn", "INSERT INTO economy_wallet"),  # creates the wallet
+        (wallet_earn, 5, "earn", "INSERT INTO economy_wallet"),  # the upsert's update
+        (wallet_spend, 3, "spend", "UPDATE economy_wallet"),
+    ):
+        with CaptureQueriesContext(connection) as captured:
+            entry = operation(player=player, currency=coins, amount=amount, reason="q")
+        sql = [query["sql"] for query in captured.captured_queries]
+        assert len(sql) == 1
+        # The UPDATE takes the row lock; the INSERT reads its result, so it runs under the lock.
+        assert sql[0].split()[:3] == ["WITH", "changed", "AS"]
+        assert sql[0].index(wallet_sql) < sql[0].index("INSERT INTO economy_ledgerentry")
+        assert entry.kind == kind
+    assert Wallet.objects.get(player=player).balance == 12
+    assert list(
+        LedgerEntry.objects.filter(player=player)
+        .order_by("id")
+        .values_list("amount", "balance_after", "kind")
+    ) == [(10, 10, "earn"), (5, 15, "earn"), (-3, 12, "spend")]
+    assert Wallet.objects.filter(player=player).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_wallet_row_is_locked_before_it_is_written(player, full_path):
     coins = Currency.objects.get(code="coins")
     wallet_earn(player=player, currency=coins, amount=1, reason="warm_up")
 
@@ -81,7 +115,7 @@ def test_the_wallet_row_is_locked_before_it_is_written(player):
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_spend_and_adjust_lock_the_wallet_too(player):
+def test_spend_and_adjust_lock_the_wallet_too(player, full_path):
     coins = Currency.objects.get(code="coins")
     wallet_earn(player=player, currency=coins, amount=10, reason="q")
 

@@ -77,4 +77,4 @@ def test_postgres_url_uses_psycopg_with_a_pool():
     assert config["ENGINE"] == "django.db.backends.postgresql"
     assert (config["NAME"], config["USER"], config["PASSWORD"]) == ("live", "game", "s@cret")
     assert (config["HOST"], config["PORT"]) == ("db.internal", "5433")
-    assert config["OPTIONS"]["pool"]["max_size"] == 4
+    assert config["OPTIONS"]["pool"]["max_size"] == 16
