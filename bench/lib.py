@@ -123,7 +123,7 @@ def http_get(url: str, timeout: float = 5.0, headers: dict[str, str] | None = No
         return 0, {}, str(error).encode(), time.monotonic() - started
 
 
-_static_collected: list[bool] = []  # collectstatic once per benchmark process
+_static_collected: set[str] = set()  # collectstatic once per STATIC_ROOT and process
 
 
 @dataclass
@@ -141,10 +141,11 @@ class Server:
 
     def start(self, wait_path: str = "/health", timeout: float = 60) -> None:
         env = {**self.env, "BIND": f"127.0.0.1:{self.port}"}
-        if not _static_collected:
+        static_root = env.get("STATIC_ROOT", "staticfiles")
+        if static_root not in _static_collected:
             # A production start needs the static files manifest (gamebackend.checks).
             manage(env, "collectstatic", "--noinput", "-v", "0")
-            _static_collected.append(True)
+            _static_collected.add(static_root)
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
             [GUNICORN, "-c", "gunicorn.conf.py", "gamebackend.wsgi"],

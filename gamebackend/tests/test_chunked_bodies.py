@@ -166,7 +166,13 @@ def _post_chunked(port: int, token: str, body: bytes) -> tuple[int, dict]:
 def test_chunked_bodies_and_a_missing_static_file_against_gunicorn(tmp_path):
     from bench import lib
 
-    env = lib.base_env(f"sqlite:///{tmp_path}/chunked.db", WEB_WORKERS="1", WEB_THREADS="2")
+    # Its own STATIC_ROOT: collecting into the project's would race tests reading it (xdist).
+    env = lib.base_env(
+        f"sqlite:///{tmp_path}/chunked.db",
+        WEB_WORKERS="1",
+        WEB_THREADS="2",
+        STATIC_ROOT=str(tmp_path / "static"),
+    )
     lib.migrate(env)
     (token,) = lib.players_create(env, "chunked", 1, tmp_path / "tokens")
     server = lib.Server(env=env, log_path=tmp_path / "gunicorn.log")
