@@ -263,15 +263,18 @@ def test_transactions_query_count_is_constant(
 
 
 def test_another_players_cursor_shows_only_the_callers_entries(player, coins):
+    """A cursor is only a position in time: the page after it holds the caller's entries alone."""
     other = PlayerFactory()
+    wallet_earn(player=player, currency=coins, amount=5, reason="mine")
     for _ in range(3):
         wallet_earn(player=other, currency=coins, amount=1, reason="theirs")
-    wallet_earn(player=player, currency=coins, amount=5, reason="mine")
+    # their newest entry, written after "mine": their next page would hold their two older ones
     their_cursor = client_for(other).get("/transactions", {"limit": 1}).json()["nextCursor"]
 
     body = client_for(player).get("/transactions", {"cursor": their_cursor}).json()
 
-    assert [e["reason"] for e in body["entries"]] in ([], ["mine"])
+    assert [e["reason"] for e in body["entries"]] == ["mine"]
+    assert body["nextCursor"] is None
 
 
 def test_a_cursor_with_characters_outside_base64url_is_400(player_client, player, coins):
