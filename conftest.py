@@ -26,16 +26,9 @@ def player(db):
 
 @pytest.fixture
 def player_client(player):
+    from accounts.tests.helpers import client_for
+
     return client_for(player)
-
-
-def client_for(user):
-    from accounts.services import token_pair_issue
-
-    client = APIClient()
-    pair = token_pair_issue(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair.access}")
-    return client
 
 
 def pytest_collection_modifyitems(config, items):

@@ -8,8 +8,8 @@ from django.urls import reverse
 from accounts.tests.factories import PlayerFactory, StaffFactory
 from economy.models import EarnRule, LedgerEntry, Wallet
 from economy.services import wallet_earn
-from economy.tests.conftest import balance_of, nothing_written
 from economy.tests.factories import CurrencyFactory
+from economy.tests.helpers import balance_of, nothing_written
 
 pytestmark = pytest.mark.django_db
 

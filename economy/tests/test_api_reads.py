@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from accounts.tests.factories import PlayerFactory, StaffFactory
-from conftest import client_for
+from accounts.tests.helpers import client_for
 from economy.models import LedgerEntry
 from economy.selectors import LedgerCursor
 from economy.services import wallet_adjust, wallet_earn, wallet_spend
