@@ -31,10 +31,50 @@ def player_client(player):
     return client_for(player)
 
 
+# A test reaches the database only through one of these fixtures (pytest-django blocks every
+# other access), or through the django_db mark.
+DATABASE_FIXTURES = frozenset(
+    {
+        "db",
+        "transactional_db",
+        "django_db_reset_sequences",
+        "django_db_serialized_rollback",
+        "live_server",
+    }
+)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--database-tests-only",
+        action="store_true",
+        help="deselect the tests that cannot reach the database (bin/test's PostgreSQL pass: "
+        "the rest already ran on SQLite)",
+    )
+
+
+def uses_database(item) -> bool:
+    """Whether the test may touch the database; anything unknown counts as touching it."""
+    fixtures = getattr(item, "fixturenames", None)
+    if fixtures is None:
+        return True
+    return (
+        bool(DATABASE_FIXTURES & set(fixtures))
+        or item.get_closest_marker("django_db") is not None
+        or item.get_closest_marker("postgres") is not None
+    )
+
+
 def pytest_collection_modifyitems(config, items):
-    """`@pytest.mark.postgres` tests (row-lock races) run only against PostgreSQL."""
+    """`@pytest.mark.postgres` tests (row-lock races) run only against PostgreSQL;
+    `--database-tests-only` keeps only the tests that may touch the database."""
     from django.conf import settings
 
+    if config.getoption("database_tests_only"):
+        deselected = [item for item in items if not uses_database(item)]
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+            items[:] = [item for item in items if uses_database(item)]
     if str(settings.DATABASES["default"]["ENGINE"]).endswith("postgresql"):
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL=postgres://...)")
