@@ -31,19 +31,6 @@ def player_client(player):
     return client_for(player)
 
 
-# A test reaches the database only through one of these fixtures (pytest-django blocks every
-# other access), or through the django_db mark.
-DATABASE_FIXTURES = frozenset(
-    {
-        "db",
-        "transactional_db",
-        "django_db_reset_sequences",
-        "django_db_serialized_rollback",
-        "live_server",
-    }
-)
-
-
 def pytest_addoption(parser):
     parser.addoption(
         "--database-tests-only",
@@ -53,22 +40,12 @@ def pytest_addoption(parser):
     )
 
 
-def uses_database(item) -> bool:
-    """Whether the test may touch the database; anything unknown counts as touching it."""
-    fixtures = getattr(item, "fixturenames", None)
-    if fixtures is None:
-        return True
-    return (
-        bool(DATABASE_FIXTURES & set(fixtures))
-        or item.get_closest_marker("django_db") is not None
-        or item.get_closest_marker("postgres") is not None
-    )
-
-
 def pytest_collection_modifyitems(config, items):
     """`@pytest.mark.postgres` tests (row-lock races) run only against PostgreSQL;
     `--database-tests-only` keeps only the tests that may touch the database."""
     from django.conf import settings
+
+    from gamebackend.tests.selection import uses_database
 
     if config.getoption("database_tests_only"):
         deselected = [item for item in items if not uses_database(item)]
