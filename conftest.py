@@ -26,22 +26,32 @@ def player(db):
 
 @pytest.fixture
 def player_client(player):
+    from accounts.tests.helpers import client_for
+
     return client_for(player)
 
 
-def client_for(user):
-    from accounts.services import token_pair_issue
-
-    client = APIClient()
-    pair = token_pair_issue(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair.access}")
-    return client
+def pytest_addoption(parser):
+    parser.addoption(
+        "--database-tests-only",
+        action="store_true",
+        help="deselect the tests that cannot reach the database (bin/test's PostgreSQL pass: "
+        "the rest already ran on SQLite)",
+    )
 
 
 def pytest_collection_modifyitems(config, items):
-    """`@pytest.mark.postgres` tests (row-lock races) run only against PostgreSQL."""
+    """`@pytest.mark.postgres` tests (row-lock races) run only against PostgreSQL;
+    `--database-tests-only` keeps only the tests that may touch the database."""
     from django.conf import settings
 
+    from gamebackend.tests.selection import uses_database
+
+    if config.getoption("database_tests_only"):
+        deselected = [item for item in items if not uses_database(item)]
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+            items[:] = [item for item in items if uses_database(item)]
     if str(settings.DATABASES["default"]["ENGINE"]).endswith("postgresql"):
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL=postgres://...)")

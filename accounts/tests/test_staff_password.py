@@ -7,7 +7,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts.models import User
 from accounts.tests.factories import PlayerFactory, StaffFactory
-from conftest import client_for
+from accounts.tests.helpers import client_for
 
 pytestmark = pytest.mark.django_db
 

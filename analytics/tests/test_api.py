@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 
 from accounts.tests.factories import StaffFactory
+from accounts.tests.helpers import client_for
 from analytics import services
 from analytics.models import PipelineRun
-from conftest import client_for
 
 pytestmark = pytest.mark.django_db
 

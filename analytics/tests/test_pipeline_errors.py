@@ -14,9 +14,9 @@ from django.core.management.base import CommandError
 from django.test import Client
 
 from accounts.tests.factories import StaffFactory
+from accounts.tests.helpers import client_for
 from analytics.models import PipelineRun
 from analytics.pipeline import PipelineUnexpectedError
-from conftest import client_for
 
 MANAGE = Path(__file__).resolve().parents[2] / "manage.py"
 DUPLICATE = (

@@ -10,10 +10,10 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from accounts.tests.factories import StaffFactory
+from accounts.tests.helpers import client_for
 from analytics import services
 from analytics.errors import PipelineBusy
 from analytics.models import PipelineRun, RoasDaily
-from conftest import client_for
 
 D = dt.date(2024, 3, 10)
 T0 = dt.datetime(2024, 3, 11, 12, 0, 0, tzinfo=dt.UTC)

@@ -9,8 +9,8 @@ from accounts.tests.admin_factories import post_adjust_form
 from accounts.tests.factories import PlayerFactory, StaffFactory
 from economy.models import EarnRule, LedgerEntry, Wallet
 from economy.services import wallet_earn
-from economy.tests.conftest import balance_of, nothing_written
 from economy.tests.factories import CurrencyFactory
+from economy.tests.helpers import balance_of, nothing_written
 
 pytestmark = pytest.mark.django_db
 

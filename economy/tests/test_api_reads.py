@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from accounts.tests.factories import PlayerFactory, StaffFactory
-from conftest import client_for
+from accounts.tests.helpers import client_for
 from economy.models import LedgerEntry
 from economy.selectors import LedgerCursor
 from economy.services import wallet_adjust, wallet_earn, wallet_spend
@@ -264,15 +264,18 @@ def test_transactions_query_count_is_constant(
 
 
 def test_another_players_cursor_shows_only_the_callers_entries(player, coins):
+    """A cursor is only a position in time: the page after it holds the caller's entries alone."""
     other = PlayerFactory()
+    wallet_earn(player=player, currency=coins, amount=5, reason="mine")
     for _ in range(3):
         wallet_earn(player=other, currency=coins, amount=1, reason="theirs")
-    wallet_earn(player=player, currency=coins, amount=5, reason="mine")
+    # their newest entry, written after "mine": their next page would hold their two older ones
     their_cursor = client_for(other).get("/transactions", {"limit": 1}).json()["nextCursor"]
 
     body = client_for(player).get("/transactions", {"cursor": their_cursor}).json()
 
-    assert [e["reason"] for e in body["entries"]] in ([], ["mine"])
+    assert [e["reason"] for e in body["entries"]] == ["mine"]
+    assert body["nextCursor"] is None
 
 
 def test_a_cursor_with_characters_outside_base64url_is_400(player_client, player, coins):

@@ -6,11 +6,11 @@ import uuid
 import pytest
 from django.db import connection
 
-from conftest import client_for
+from accounts.tests.helpers import client_for
 from economy.models import IdempotencyRecord, LedgerEntry
 from economy.services import wallet_earn
-from economy.tests.conftest import balance_of, nothing_written
 from economy.tests.factories import CurrencyFactory, EarnRuleFactory
+from economy.tests.helpers import balance_of, nothing_written
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ from django.core.management import CommandError, call_command
 from accounts.tests.factories import StaffFactory
 from economy.models import LedgerEntry, Wallet
 from economy.services import wallet_earn, wallet_spend
-from economy.tests.conftest import balance_of, nothing_written
 from economy.tests.factories import CurrencyFactory
+from economy.tests.helpers import balance_of, nothing_written
 
 pytestmark = pytest.mark.django_db
 

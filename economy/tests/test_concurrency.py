@@ -15,7 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.tests.factories import PlayerFactory, StaffFactory
-from conftest import client_for
+from accounts.tests.helpers import client_for
 from economy.errors import EarnLimitExceeded, InsufficientFunds
 from economy.models import Currency, LedgerEntry, Wallet
 from economy.services import wallet_adjust, wallet_earn, wallet_spend

@@ -8,11 +8,11 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.tests.factories import PlayerFactory
-from conftest import client_for
+from accounts.tests.helpers import client_for
 from economy.idempotency import request_fingerprint
 from economy.models import IdempotencyRecord, LedgerEntry
 from economy.services import wallet_earn
-from economy.tests.conftest import balance_of, idempotency_records, nothing_written
+from economy.tests.helpers import balance_of, idempotency_records, nothing_written
 
 pytestmark = pytest.mark.django_db
 

@@ -16,8 +16,8 @@ from economy.errors import (
 from economy.locks import TransactionRequired, wallet_lock
 from economy.models import MAX_BALANCE, LedgerEntry, Wallet
 from economy.services import wallet_adjust, wallet_earn, wallet_spend
-from economy.tests.conftest import balance_of, ledger_amounts, nothing_written
 from economy.tests.factories import CurrencyFactory, EarnRuleFactory
+from economy.tests.helpers import balance_of, ledger_amounts, nothing_written
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,7 @@ from hypothesis.stateful import (
 )
 
 from accounts.tests.factories import PlayerFactory, StaffFactory
-from conftest import client_for
+from accounts.tests.helpers import client_for
 from economy.errors import BalanceLimit, InsufficientFunds
 from economy.models import LedgerEntry, Wallet
 from economy.selectors import ledger_audit

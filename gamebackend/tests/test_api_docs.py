@@ -7,7 +7,7 @@ import re
 import pytest
 
 from accounts.tests.factories import PlayerFactory, StaffFactory
-from conftest import client_for
+from accounts.tests.helpers import client_for
 from economy.models import LedgerEntry, Wallet
 from gamebackend.views import REDOC_CONTENT_SECURITY_POLICY
 

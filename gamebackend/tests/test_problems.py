@@ -276,7 +276,7 @@ def test_throttle_counts_are_shared_rows_and_reset_with_the_window(api_client, m
 
 def test_player_write_throttle_is_per_player(player_client, monkeypatch):
     from accounts.tests.factories import PlayerFactory
-    from conftest import client_for
+    from accounts.tests.helpers import client_for
 
     monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "writes", "1/min")
     body = {"password": "correct horse battery staple"}

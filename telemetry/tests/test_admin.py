@@ -3,7 +3,7 @@ import json
 import pytest
 
 from accounts.tests.factories import PlayerFactory, StaffFactory
-from conftest import client_for
+from accounts.tests.helpers import client_for
 from gamebackend.admin_pagination import COUNT_CAP, CappedCountPaginator
 from telemetry.models import Click, Event, PlayerAttribution
 

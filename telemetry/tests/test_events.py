@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from accounts.tests.factories import PlayerFactory
-from conftest import client_for
+from accounts.tests.helpers import client_for
 from telemetry.models import Event
 from telemetry.tests.helpers import NOTHING_WRITTEN, written_rows
 

@@ -5,7 +5,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.tests.factories import PlayerFactory
-from conftest import client_for
+from accounts.tests.helpers import client_for
 from telemetry.models import Click, PlayerAttribution
 
 pytestmark = pytest.mark.django_db

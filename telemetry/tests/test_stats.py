@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from accounts.tests.factories import PlayerFactory
-from conftest import client_for
+from accounts.tests.helpers import client_for
 from telemetry.models import EventDayCount
 from telemetry.selectors import unique_players
 from telemetry.tests.helpers import (
