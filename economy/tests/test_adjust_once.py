@@ -15,7 +15,7 @@ from accounts.tests.factories import PlayerFactory, StaffFactory
 from accounts.tests.lockout_race import run_together
 from economy.models import AdjustFormSubmission, LedgerEntry, Wallet
 from economy.services import wallet_earn
-from economy.tests.conftest import balance_of
+from economy.tests.helpers import balance_of
 
 ALREADY = "This form was already submitted and made its adjustment"
 STALE = "This form has no valid one-time token"
