@@ -292,8 +292,16 @@ def _records_from_text(path: Path, header: Header, lines: pl.Series) -> pl.DataF
     A record spans lines while its count of quote characters is odd, so the physical lines
     with an odd count of quotes (few, usually none) give the map from records to lines.
     """
+    wanted = sorted(set((lines - 1).to_list()) | {0})
     physical = pl.scan_lines(path, name="text", row_index_name="_index")
-    odd, size = pl.collect_all(
+
+    def text_of(indexes: list[int]) -> pl.LazyFrame:
+        chosen = pl.Series(indexes, dtype=pl.UInt32).implode()
+        return physical.filter(pl.col("_index").is_in(chosen)).select("text")
+
+    # One pass gives the lines with an odd count of quotes, the size check, and the text of
+    # the wanted records for the common case of records on one line each.
+    odd, size, text = pl.collect_all(
         [
             physical.filter(pl.col("text").str.count_matches('"', literal=True) % 2 == 1).select(
                 "_index"
@@ -301,6 +309,7 @@ def _records_from_text(path: Path, header: Header, lines: pl.Series) -> pl.DataF
             physical.select(
                 pl.col("text").str.len_bytes().sum().alias("bytes"), pl.len().alias("lines")
             ),
+            text_of(wanted),
         ],
         engine="streaming",
     )
@@ -313,45 +322,31 @@ def _records_from_text(path: Path, header: Header, lines: pl.Series) -> pl.DataF
     newlines = line_count if ends_with_newline else line_count - 1
     if int(size.item(0, "bytes") or 0) + newlines != total:
         return None
-    # Physical line index of every line, the record (0 = header) it belongs to.
     toggles = odd.get_column("_index").to_list()
     if len(toggles) % 2:
         return None
-    wanted = set((lines - 1).to_list()) | {0}
+    physical_lines = wanted
     if toggles:
-        # Lines t1+1..t2 of each odd pair continue the record of line t1.
-        spans = list(zip(toggles[0::2], toggles[1::2], strict=True))
-        starts: dict[int, tuple[int, int]] = {}
-        index, span, record, last = 0, 0, 0, max(wanted)
+        # The lines t1..t2 of each pair of odd lines hold one record.
+        spans = dict(zip(toggles[0::2], toggles[1::2], strict=True))
+        chosen = set(wanted)
+        physical_lines = []
+        index, record, last = 0, 0, wanted[-1]
         while record <= last:
-            end = index
-            if span < len(spans) and spans[span][0] == index:
-                end = spans[span][1]
-                span += 1
-            if record in wanted:
-                starts[record] = (index, end)
+            end = spans.get(index, index)
+            if record in chosen:
+                physical_lines.extend(range(index, end + 1))
             record += 1
             index = end + 1
-        physical_lines = sorted(i for first, end in starts.values() for i in range(first, end + 1))
-    else:
-        physical_lines = sorted(wanted)
-    text = (
-        physical.filter(
-            pl.col("_index").is_in(pl.Series(physical_lines, dtype=pl.UInt32).implode())
-        )
-        .select("text")
-        .collect(engine="streaming")
-        .get_column("text")
-    )
-    records = sorted(wanted)
-    if len(text) != len(physical_lines):
+        text = text_of(physical_lines).collect(engine="streaming")
+    if text.height != len(physical_lines):
         return None
-    data = ("\n".join(text.to_list()) + "\n").encode()
+    data = ("\n".join(text.get_column("text").to_list()) + "\n").encode()
     parsed = pl.read_csv(data, **_csv_options(header))
-    if parsed.height != len(records) - 1:
+    if parsed.height != len(wanted) - 1:
         return None
     return parsed.with_columns(
-        pl.Series(LINE, [r + 1 for r in records[1:]], dtype=pl.UInt32)
+        pl.Series(LINE, [record + 1 for record in wanted[1:]], dtype=pl.UInt32)
     ).select(LINE, *header.columns)
 
 
