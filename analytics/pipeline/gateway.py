@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
@@ -72,17 +73,19 @@ def check_gateway(raw: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     return parsed.with_columns(reason.alias("reason"))
 
 
-def prepare_gateway(raw: pl.DataFrame | pl.LazyFrame, header: Header) -> GatewayRows:
+def prepare_gateway(
+    raw: pl.DataFrame | pl.LazyFrame, header: Header, path: Path | None = None
+) -> GatewayRows:
     """Step 2: one row per set of identical rows, then conflicting purchases rejected (every
     file line of them) and their reversals left as orphans.
 
-    One streaming pass collects the parsed values and, for the invalid rows alone (few), the
-    original text of every column; that of conflicting purchases (known only after the
-    deduplication) is read back by a second pass filtered by line, only when there are some.
+    One streaming pass over the used columns collects the parsed values; the original text of
+    every column of the invalid rows and the conflicting purchases (known only after the
+    deduplication) is read back by line (from `path` when given), only when there are some.
     """
     lazy = raw.lazy()
     rows = check_gateway(lazy)
-    checked, invalid_rows = pl.collect_all(
+    checked, invalid_reasons = pl.collect_all(
         [
             rows.select(
                 LINE,
@@ -95,7 +98,7 @@ def prepare_gateway(raw: pl.DataFrame | pl.LazyFrame, header: Header) -> Gateway
                 "amount_usd_micros",
                 "reason",
             ),
-            rows.filter(pl.col("reason").is_not_null()).select(LINE, *header.columns, "reason"),
+            rows.filter(pl.col("reason").is_not_null()).select(LINE, *header.used(), "reason"),
         ],
         engine="streaming",
     )
@@ -112,9 +115,11 @@ def prepare_gateway(raw: pl.DataFrame | pl.LazyFrame, header: Header) -> Gateway
     conflicting = values.filter(
         (pl.col("event_type") == PURCHASE)
         & pl.col("transaction_id").is_in(conflicting_ids.implode())
-    ).select(LINE, pl.lit(CONFLICTING).alias("reason"))
+    ).select(LINE, "transaction_id", pl.lit(CONFLICTING).alias("reason"))
     del values
-    rejected_rows = pl.concat([invalid_rows, rows_by_line(lazy, conflicting, header)]).sort(LINE)
+    # A valid transaction id is its original text (never empty, so never a missing field).
+    reasons = pl.concat([invalid_reasons, conflicting], how="diagonal").sort(LINE)
+    rejected_rows = rows_by_line(lazy, reasons, header, path)
     rejected = rejected_frame(GATEWAY, rejected_rows, header)
     purchases = (
         purchases.filter(~pl.col("transaction_id").is_in(conflicting_ids.implode()))

@@ -12,6 +12,7 @@ import gzip
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -100,6 +101,10 @@ class Header:
     def __contains__(self, name: object) -> bool:
         return name in self.names
 
+    def used(self) -> list[str]:
+        """The frame columns some step reads (those not under a generated name)."""
+        return [column for column in self.columns if not column.startswith(EXTRA_PREFIX)]
+
     def raw(self) -> list[tuple[str, str]]:
         """(original name, frame column) of every column, in header order."""
         return list(zip(self.names, self.columns, strict=True))
@@ -152,17 +157,21 @@ def scan_input(source: InputFile) -> pl.LazyFrame:
             text_columns.append(expr.cast(pl.String).alias(frame_name))
         lazy = lazy.select(text_columns)
     else:
-        lazy = pl.scan_csv(
-            source.path,
-            infer_schema=False,
-            empty_string_is_null=False,
-            truncate_ragged_lines=True,
-            raise_if_empty=True,
-            # Renamed by position right after parsing: repeated or colliding header names
-            # never reach a query.
-            new_columns=list(header.columns),
-        )
+        # Renamed by position right after parsing: repeated or colliding header names never
+        # reach a query. Only the columns a query selects are materialised.
+        lazy = pl.scan_csv(source.path, **_csv_options(header))
     return lazy.with_row_index(LINE, offset=2)
+
+
+def _csv_options(header: Header) -> dict[str, Any]:
+    """How every CSV input is parsed (the main pass and the read-back of rejected rows)."""
+    return {
+        "infer_schema": False,
+        "empty_string_is_null": False,
+        "truncate_ragged_lines": True,
+        "raise_if_empty": True,
+        "new_columns": list(header.columns),
+    }
 
 
 def _csv_header(path: Path) -> list[str]:
@@ -227,24 +236,118 @@ def rejected_frame(
     )
 
 
-def rows_by_line(raw: pl.LazyFrame, reasons: pl.DataFrame, header: Header) -> pl.DataFrame:
-    """Every column's original text of the rows listed in `reasons` (`LINE`, reason), in the
-    order of `reasons`: a second pass over the input filtered to those lines (nothing is read
-    again when there are none)."""
+def rows_by_line(
+    raw: pl.LazyFrame, reasons: pl.DataFrame, header: Header, path: Path | None = None
+) -> pl.DataFrame:
+    """Every column's original text of the rows listed in `reasons` (`LINE`, reason, and the
+    text of any used columns, which is checked against what is read back), in the order of
+    `reasons`. For a plain CSV file (`path`) only the lines of those records are parsed again;
+    otherwise (or when the file's lines do not map to its records simply) a second pass over
+    `raw` is filtered to those lines. Nothing is read again when there are none."""
     columns = list(header.columns)
     if reasons.height == 0:
         return pl.DataFrame(
             schema={LINE: pl.UInt32, **dict.fromkeys(columns, pl.String), "reason": pl.String}
         )
     lines = reasons.get_column(LINE)
-    found = (
-        raw.select(LINE, *columns)
-        .filter(pl.col(LINE).is_in(lines.implode()))
-        .collect(engine="streaming")
+    found = None
+    if path is not None and path.name.endswith(".csv"):
+        found = _records_from_text(path, header, lines)
+        known = [column for column in reasons.columns if column in columns]
+        if found is not None and not _agrees(found, reasons, known):
+            found = None
+    if found is None:
+        found = (
+            raw.select(LINE, *columns)
+            .filter(pl.col(LINE).is_in(lines.implode()))
+            .collect(engine="streaming")
+        )
+    return (
+        reasons.select(LINE, "reason")
+        .join(found, on=LINE, how="left", maintain_order="left")
+        .select(LINE, *columns, "reason")
     )
-    return reasons.join(found, on=LINE, how="left", maintain_order="left").select(
-        LINE, *columns, "reason"
+
+
+def _agrees(found: pl.DataFrame, reasons: pl.DataFrame, known: list[str]) -> bool:
+    """Whether the records read back are those of `reasons`: same lines, and the same text
+    in every used column `reasons` carries (where it has one)."""
+    if found.height != reasons.height:
+        return False
+    both = reasons.select(LINE, *known).join(
+        found.select(LINE, *known), on=LINE, how="left", suffix="_found"
     )
+    same = [
+        (pl.col(column).is_null() | pl.col(column).eq_missing(pl.col(f"{column}_found"))).all()
+        for column in known
+    ]
+    return not known or bool(both.select(pl.all_horizontal(same)).item())
+
+
+def _records_from_text(path: Path, header: Header, lines: pl.Series) -> pl.DataFrame | None:
+    """The records numbered `lines` (`LINE`) of a CSV file, parsed as the main pass parses
+    them, from the text of their physical lines alone; None when the physical lines cannot be
+    mapped to records here (line ends other than \\n, which the line reader drops).
+
+    A record spans lines while its count of quote characters is odd, so the physical lines
+    with an odd count of quotes (few, usually none) give the map from records to lines.
+    """
+    wanted = sorted(set((lines - 1).to_list()) | {0})
+    physical = pl.scan_lines(path, name="text", row_index_name="_index")
+
+    def text_of(indexes: list[int]) -> pl.LazyFrame:
+        chosen = pl.Series(indexes, dtype=pl.UInt32).implode()
+        return physical.filter(pl.col("_index").is_in(chosen)).select("text")
+
+    # One pass gives the lines with an odd count of quotes, the size check, and the text of
+    # the wanted records for the common case of records on one line each.
+    odd, size, text = pl.collect_all(
+        [
+            physical.filter(pl.col("text").str.count_matches('"', literal=True) % 2 == 1).select(
+                "_index"
+            ),
+            physical.select(
+                pl.col("text").str.len_bytes().sum().alias("bytes"), pl.len().alias("lines")
+            ),
+            text_of(wanted),
+        ],
+        engine="streaming",
+    )
+    with path.open("rb") as handle:
+        handle.seek(0, 2)
+        total = handle.tell()
+        handle.seek(max(total - 1, 0))
+        ends_with_newline = handle.read(1) == b"\n"
+    line_count = int(size.item(0, "lines"))
+    newlines = line_count if ends_with_newline else line_count - 1
+    if int(size.item(0, "bytes") or 0) + newlines != total:
+        return None
+    toggles = odd.get_column("_index").to_list()
+    if len(toggles) % 2:
+        return None
+    physical_lines = wanted
+    if toggles:
+        # The lines t1..t2 of each pair of odd lines hold one record.
+        spans = dict(zip(toggles[0::2], toggles[1::2], strict=True))
+        chosen = set(wanted)
+        physical_lines = []
+        index, record, last = 0, 0, wanted[-1]
+        while record <= last:
+            end = spans.get(index, index)
+            if record in chosen:
+                physical_lines.extend(range(index, end + 1))
+            record += 1
+            index = end + 1
+        text = text_of(physical_lines).collect(engine="streaming")
+    if text.height != len(physical_lines):
+        return None
+    data = ("\n".join(text.get_column("text").to_list()) + "\n").encode()
+    parsed = pl.read_csv(data, **_csv_options(header))
+    if parsed.height != len(wanted) - 1:
+        return None
+    return parsed.with_columns(
+        pl.Series(LINE, [record + 1 for record in wanted[1:]], dtype=pl.UInt32)
+    ).select(LINE, *header.columns)
 
 
 REJECTED_SCHEMA = {"file": pl.String, "line": pl.Int64, "reason": pl.String, "raw": pl.String}

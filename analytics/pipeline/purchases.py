@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
-from .inputs import LINE, PRIMARY_ATTRIBUTION, PURCHASES, Header, rejected_frame
+from .inputs import LINE, PRIMARY_ATTRIBUTION, PURCHASES, Header, rejected_frame, rows_by_line
 from .parsing import (
     appsflyer_time,
     campaign_key,
@@ -91,22 +92,24 @@ def deduplicate(valid: pl.DataFrame) -> pl.DataFrame:
     return valid.filter(first)
 
 
-def curate_purchases(raw: pl.DataFrame | pl.LazyFrame, header: Header) -> CuratedPurchases:
+def curate_purchases(
+    raw: pl.DataFrame | pl.LazyFrame, header: Header, path: Path | None = None
+) -> CuratedPurchases:
     """Step 1 on the raw AppsFlyer export (all columns as text under the frame names of
     `header`, with `LINE`).
 
-    One streaming pass over the input collects the parsed values (the Event Value text only
-    where the plain order-id patterns do not decide) and, for the rejected rows alone (few),
-    the original text of every column.
+    One streaming pass over the used columns of the input collects the parsed values (the
+    Event Value text only where the plain order-id patterns do not decide); the original text
+    of every column is read back (from `path` when given) for the rejected rows alone (few).
     """
     lazy = raw.lazy()
     event_value = pl.col("Event Value").fill_null("")
     plain, decided = plain_order_id(event_value)
     rows = check_purchases(purchase_rows(lazy).with_columns(primary_flag(header).alias("_primary")))
     rejected_text = rows.filter(pl.col("_primary") & pl.col("reason").is_not_null()).select(
-        LINE, *header.columns, "reason"
+        LINE, *header.used(), "reason"
     )
-    checked, rejected_rows = pl.collect_all(
+    checked, rejected_reasons = pl.collect_all(
         [
             rows.select(
                 LINE,
@@ -133,7 +136,7 @@ def curate_purchases(raw: pl.DataFrame | pl.LazyFrame, header: Header) -> Curate
     non_primary = int((~checked.get_column("_primary")).sum())
     valid = checked.filter(primary & pl.col("reason").is_null()).drop("_primary", "reason")
     del checked
-    rejected = rejected_frame(PURCHASES, rejected_rows, header)
+    rejected = rejected_frame(PURCHASES, rows_by_line(lazy, rejected_reasons, header, path), header)
     undecided = valid.get_column("_event_value").is_not_null().arg_true()
     if undecided.len():
         rest = order_ids(valid.get_column("_event_value").gather(undecided))

@@ -8,11 +8,20 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
+from pathlib import Path
 
 import polars as pl
 
 from .gateway import CHARGEBACK_REVERSAL, PURCHASE
-from .inputs import COSTS, LINE, REJECTED_SCHEMA, SESSIONS, Header, rejected_frame
+from .inputs import (
+    COSTS,
+    LINE,
+    REJECTED_SCHEMA,
+    SESSIONS,
+    Header,
+    rejected_frame,
+    rows_by_line,
+)
 from .parsing import (
     MICROS_PER_UNIT,
     UTC_TIME_PATTERN,
@@ -365,7 +374,9 @@ def _add_new_players(
     )
 
 
-def active_players(sessions: pl.LazyFrame, header: Header) -> ActivePlayers:
+def active_players(
+    sessions: pl.LazyFrame, header: Header, path: Path | None = None
+) -> ActivePlayers:
     """Distinct players per day and attribution, and per day.
 
     One streaming pass counts the sessions whose start has no UTC offset (the common shape),
@@ -401,20 +412,23 @@ def active_players(sessions: pl.LazyFrame, header: Header) -> ActivePlayers:
                 pl.col("_user").n_unique().alias("users"),
                 pl.col(_USER_KEY).n_unique().alias("keys"),
             ),
-            # Every column of the other rows, for the full parser or the rejected rows.
+            # The used columns of the other rows, for the full parser or the rejected rows.
             keyed.filter(pl.col("_date").is_null() | pl.col("_no_user")).select(
-                LINE, *header.columns
+                LINE, *header.used()
             ),
         ],
         engine="streaming",
     )
     if distinct.item(0, "users") != distinct.item(0, "keys"):
-        return exact_active_players(sessions, header)
+        return exact_active_players(sessions, header, path)
 
     rejected = pl.DataFrame(schema=REJECTED_SCHEMA)
     if other.height:
         checked = check_sessions(other.sort(LINE).lazy()).collect()
-        rejected = rejected_frame(SESSIONS, checked.filter(pl.col("reason").is_not_null()), header)
+        reasons = checked.filter(pl.col("reason").is_not_null()).select(
+            LINE, *header.used(), "reason"
+        )
+        rejected = rejected_frame(SESSIONS, rows_by_line(sessions, reasons, header, path), header)
         extra = checked.filter(pl.col("reason").is_null()).select(
             pl.col("_date").alias("date"),
             media_source_key("media_source").alias("media_source"),
@@ -434,7 +448,9 @@ def active_players(sessions: pl.LazyFrame, header: Header) -> ActivePlayers:
     )
 
 
-def exact_active_players(sessions: pl.LazyFrame, header: Header) -> ActivePlayers:
+def exact_active_players(
+    sessions: pl.LazyFrame, header: Header, path: Path | None = None
+) -> ActivePlayers:
     """`active_players` counting the user ids as text, every start through the full parser."""
     checked = check_sessions(sessions)
     ok = pl.col("reason").is_null()
@@ -458,9 +474,7 @@ def exact_active_players(sessions: pl.LazyFrame, header: Header) -> ActivePlayer
     del valid
     rejected = pl.DataFrame()
     if bad.height:
-        rejected = (
-            sessions.join(bad.lazy(), on=LINE, how="inner").collect(engine="streaming").sort(LINE)
-        )
+        rejected = rows_by_line(sessions, bad.sort(LINE), header, path)
     return ActivePlayers(
         by_campaign=by_campaign.sort(DAY_CAMPAIGN),
         by_day=by_day.sort("date"),

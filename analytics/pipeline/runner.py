@@ -161,18 +161,24 @@ def run_pipeline(
     # is held in memory.
     with stages.stage("sessions", inputs[SESSIONS]) as stage:
         with _reading(inputs[SESSIONS]):
-            players = active_players(scan_input(files[SESSIONS]), files[SESSIONS].header)
+            players = active_players(
+                scan_input(files[SESSIONS]), files[SESSIONS].header, inputs[SESSIONS]
+            )
         stage.rows = players.by_campaign.height
 
     with stages.stage("purchases", inputs[PURCHASES]) as stage:
         with _reading(inputs[PURCHASES]):
-            curated = curate_purchases(scan_input(files[PURCHASES]), files[PURCHASES].header)
+            curated = curate_purchases(
+                scan_input(files[PURCHASES]), files[PURCHASES].header, inputs[PURCHASES]
+            )
         purchases = curated.purchases
         stage.rows = purchases.height
 
     with stages.stage("gateway", inputs[GATEWAY]) as stage:
         with _reading(inputs[GATEWAY]):
-            gateway = prepare_gateway(scan_input(files[GATEWAY]), files[GATEWAY].header)
+            gateway = prepare_gateway(
+                scan_input(files[GATEWAY]), files[GATEWAY].header, inputs[GATEWAY]
+            )
         stage.rows = gateway.purchases.height
 
     with stages.stage("reconcile") as stage:
