@@ -139,30 +139,36 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, wait_path: str = "/health", timeout: float = 60) -> None:
+    name = "gunicorn"
+
+    def command(self) -> list[str]:
+        return [GUNICORN, "-c", "gunicorn.conf.py", "gamebackend.wsgi"]
+
+    def launch_env(self) -> dict[str, str]:
         env = {**self.env, "BIND": f"127.0.0.1:{self.port}"}
         static_root = env.get("STATIC_ROOT", "staticfiles")
         if static_root not in _static_collected:
             # A production start needs the static files manifest (gamebackend.checks).
             manage(env, "collectstatic", "--noinput", "-v", "0")
             _static_collected.add(static_root)
+        return env
+
+    def start(self, wait_path: str = "/health", timeout: float = 60) -> None:
+        """Start `command()` and wait until `wait_path` answers 200."""
+        env = self.launch_env()
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
-            [GUNICORN, "-c", "gunicorn.conf.py", "gamebackend.wsgi"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
+            self.command(), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}")
             status, *_ = http_get(self.url + wait_path, timeout=2)
             if status == 200:
                 return
             time.sleep(0.3)
-        raise RuntimeError(f"gunicorn did not answer {wait_path} within {timeout} s")
+        raise RuntimeError(f"{self.name} did not answer {wait_path} within {timeout} s")
 
     def worker_pids(self) -> list[int]:
         assert self.process is not None

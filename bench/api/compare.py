@@ -17,12 +17,10 @@ import json
 import os
 import re
 import shlex
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -35,8 +33,6 @@ from bench.lib import (
     base_env,
     coins_balances,
     database_recreate,
-    free_port,
-    http_get,
     ledger_verify,
     log,
     migrate,
@@ -70,23 +66,38 @@ LABELS = {
 PLAYERS = {"distinct": ("dist", 2000), "hot": ("hot", 1), "events": ("ev", 200)}
 
 
-@dataclass
-class PeerServer:
-    """The seed's design under uvicorn on 127.0.0.1:<free port>."""
+def peer_env(database_url: str) -> dict[str, str]:
+    """The peer's environment: its asyncpg URL of `database_url` and its own secret."""
+    async_url = re.sub(r"^postgres(ql)?://", "postgresql+asyncpg://", database_url)
+    return {**os.environ, "PEER_DATABASE_URL": async_url, "PEER_JWT_SECRET": PEER_SECRET}
 
-    database_url: str
-    port: int = field(default_factory=free_port)
-    log_path: Path | None = None
-    process: subprocess.Popen[bytes] | None = None
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+class PeerServer(Server):
+    """The seed's design under uvicorn on 127.0.0.1:<free port> (env: `peer_env`)."""
 
-    @property
-    def env(self) -> dict[str, str]:
-        async_url = re.sub(r"^postgres(ql)?://", "postgresql+asyncpg://", self.database_url)
-        return {**os.environ, "PEER_DATABASE_URL": async_url, "PEER_JWT_SECRET": PEER_SECRET}
+    name = "the peer (uvicorn)"
+
+    def command(self) -> list[str]:
+        return [
+            UVICORN,
+            "bench.api.peer.app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            "2",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+
+    def launch_env(self) -> dict[str, str]:
+        return self.env
 
     def setup(self, prefix: str, count: int, out: Path) -> None:
         subprocess.run(
@@ -95,56 +106,6 @@ class PeerServer:
             env=self.env,
             check=True,
         )
-
-    def start(self, timeout: float = 60) -> None:
-        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [
-                UVICORN,
-                "bench.api.peer.app:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--workers",
-                "2",
-                "--loop",
-                "uvloop",
-                "--http",
-                "httptools",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"uvicorn exited with {self.process.returncode}")
-            status, *_ = http_get(self.url + "/health", timeout=2)
-            if status == 200:
-                return
-            time.sleep(0.3)
-        raise RuntimeError(f"the peer did not answer /health within {timeout} s")
-
-    def worker_pids(self) -> list[int]:
-        assert self.process is not None
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(pid) for pid in children.read_text().split()]
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 def loadavg() -> str:
@@ -246,7 +207,7 @@ def main() -> int:
     log(f"databases {project_db.rsplit('/', 1)[-1]} and {peer_db.rsplit('/', 1)[-1]}")
     env = base_env(project_db)
     migrate(env)
-    peer = PeerServer(peer_db, log_path=work / "peer.log")
+    peer = PeerServer(env=peer_env(peer_db), log_path=work / "peer.log")
     tokens: dict[str, dict[str, Path]] = {"project": {}, "peer": {}}
     for key, (prefix, count) in PLAYERS.items():
         tokens["project"][key] = work / f"project-{key}.tokens"
@@ -274,7 +235,7 @@ def main() -> int:
     runs: dict[str, dict[str, list[dict[str, object]]]] = {
         name: {"project": [], "peer": []} for name, *_ in plan
     }
-    servers: dict[str, Server | PeerServer] = {"project": project, "peer": peer}
+    servers: dict[str, Server] = {"project": project, "peer": peer}
     profiles: dict[str, list[tuple[str, float]]] = {}
     try:
         project.start()
