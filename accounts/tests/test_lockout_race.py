@@ -2,11 +2,7 @@
 lock window, whatever the concurrency, and a right password that arrives after 5 wrong ones
 were claimed gets no token (contract §3.1 lockout, §3.2)."""
 
-import os
-import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -15,6 +11,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts.models import User
 from accounts.tests.factories import PlayerFactory
+from accounts.tests.helpers import sqlite_file_run
 from accounts.tests.lockout_race import (
     PASSWORD,
     burst_of_wrong_passwords,
@@ -22,8 +19,6 @@ from accounts.tests.lockout_race import (
     right_password_after_a_burst,
     run_together,
 )
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def http_login(user_id, password):
@@ -73,22 +68,8 @@ def test_the_right_password_after_five_claimed_wrong_ones_gets_no_token():
 
 @pytest.mark.slow
 def test_the_lockout_holds_under_a_burst_on_a_sqlite_file(tmp_path):
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'lockout.db'}",
-        "PYTHONPATH": str(ROOT),
-        "JWT_SECRET": "sqlite-lockout-test-secret-of-at-least-32-bytes",
-        "LOG_LEVEL": "ERROR",
-    }
-
-    result = subprocess.run(
-        [sys.executable, "-m", "accounts.tests.lockout_race"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    result = sqlite_file_run(
+        "accounts.tests.lockout_race", database=tmp_path / "lockout.db", log_level="ERROR"
     )
 
     assert result.returncode == 0, result.stderr[-2000:]

@@ -1,33 +1,14 @@
 """SQLite: writers serialize at BEGIN IMMEDIATE, so racing threads lose no update either."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from accounts.tests.helpers import sqlite_file_run
 
 
 @pytest.mark.slow
 def test_threads_on_a_sqlite_file_lose_no_update(tmp_path):
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'race.db'}",
-        "PYTHONPATH": str(ROOT),
-        "JWT_SECRET": "sqlite-race-test-secret-of-at-least-32-bytes",
-        "LOG_LEVEL": "WARNING",
-    }
-
-    result = subprocess.run(
-        [sys.executable, "-m", "economy.tests.sqlite_race", "20", "10"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    result = sqlite_file_run(
+        "economy.tests.sqlite_race", "20", "10", database=tmp_path / "race.db", log_level="WARNING"
     )
 
     assert result.returncode == 0, result.stderr[-2000:]
