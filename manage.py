@@ -8,7 +8,7 @@ import sys
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gamebackend.settings")
     if sys.argv[1:2] == ["run_pipeline"]:
-        # Its start-up is part of every run: see gamebackend.admin_app.lean_process.
+        # Its start-up is part of every run: see core.admin_app.lean_process.
         os.environ.setdefault("GAMEBACKEND_LEAN", "1")
     from django.core.management import execute_from_command_line
 

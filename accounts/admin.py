@@ -24,12 +24,12 @@ from rest_framework import exceptions
 
 from accounts import services
 from accounts.models import User
+from core.admin_pagination import CappedCountPaginator
+from core.problems import Problem, problem_message
 from economy import selectors as economy_selectors
 from economy import services as economy_services
 from economy.adjust_forms import OneTimeAdjustForm
 from economy.models import MAX_BALANCE, Currency
-from gamebackend.admin_pagination import CappedCountPaginator
-from gamebackend.problems import Problem, problem_message
 from telemetry import selectors as telemetry_selectors
 from telemetry.models import PlayerAttribution
 

@@ -14,8 +14,8 @@ from accounts.serializers import (
     TokenPairResponseSerializer,
     TokenRefreshRequestSerializer,
 )
-from gamebackend.throttles import LoginRateThrottle, PlayerWriteRateThrottle
-from gamebackend.views import ApiView
+from core.throttles import LoginRateThrottle, PlayerWriteRateThrottle
+from core.views import ApiView
 
 
 def _token_pair_body(pair: services.TokenPair) -> dict[str, object]:

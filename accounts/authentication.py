@@ -10,7 +10,7 @@ from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidTok
 from rest_framework_simplejwt.tokens import AccessToken, Token
 
 from accounts.models import User
-from gamebackend.logging import user_id_var
+from core.logging import user_id_var
 
 
 class CheckedAccessToken(AccessToken):

@@ -1,4 +1,4 @@
-from gamebackend.problems import Problem
+from core.problems import Problem
 
 
 class InvalidCredentials(Problem):

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from accounts.models import user_id_validator
-from gamebackend.fields import StrictCharField
+from core.fields import StrictCharField
 
 
 class LoginRequestSerializer(serializers.Serializer):

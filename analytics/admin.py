@@ -21,7 +21,7 @@ from analytics.models import (
     RoasAnomaly,
     RoasDaily,
 )
-from gamebackend.admin_readonly import ReadOnlyAdmin
+from core.admin_readonly import ReadOnlyAdmin
 
 
 class RunPipelineForm(forms.Form):

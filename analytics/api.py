@@ -16,7 +16,7 @@ from analytics.serializers import (
     pipeline_run_body,
     run_queued_body,
 )
-from gamebackend.views import ApiView
+from core.views import ApiView
 
 STAFF_PROBLEMS = {
     401: OpenApiResponse(

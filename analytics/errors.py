@@ -1,6 +1,6 @@
 """Domain errors of analytics; the problem handler renders them (SPEC §3.1 codes)."""
 
-from gamebackend.problems import Problem
+from core.problems import Problem
 
 
 class PipelineBusy(Problem):

@@ -6,8 +6,8 @@ from typing import Any
 from rest_framework import ISO_8601, serializers
 
 from analytics.models import PipelineRun
-from gamebackend.fields import iso_utc
-from gamebackend.openapi import problem_serializer
+from core.fields import iso_utc
+from core.openapi import problem_serializer
 
 
 def _iso_utc(moment: datetime | None) -> str | None:

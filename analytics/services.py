@@ -58,7 +58,7 @@ from analytics.pipeline import (
     run_pipeline,
 )
 from analytics.pipeline.inputs import resolve_inputs
-from gamebackend import metrics
+from core import metrics
 
 logger = logging.getLogger(__name__)
 

@@ -148,7 +148,7 @@ class Server:
         env = {**self.env, "BIND": f"127.0.0.1:{self.port}"}
         static_root = env.get("STATIC_ROOT", "staticfiles")
         if static_root not in _static_collected:
-            # A production start needs the static files manifest (gamebackend.checks).
+            # A production start needs the static files manifest (core.checks).
             manage(env, "collectstatic", "--noinput", "-v", "0")
             _static_collected.add(static_root)
         return env

@@ -13,11 +13,11 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from rest_framework import exceptions
 
+from core.admin_readonly import ReadOnlyAdmin
+from core.problems import Problem, problem_message
 from economy import services
 from economy.adjust_forms import OneTimeAdjustForm
 from economy.models import MAX_BALANCE, Currency, EarnRule, LedgerEntry, Wallet
-from gamebackend.admin_readonly import ReadOnlyAdmin
-from gamebackend.problems import Problem, problem_message
 
 
 @admin.register(Currency)

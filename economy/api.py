@@ -16,6 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
+from core.throttles import PlayerWriteRateThrottle
+from core.views import ApiView
 from economy import selectors, services
 from economy.idempotency import (
     KEY_HEADER,
@@ -36,8 +38,6 @@ from economy.serializers import (
     ledger_entry_body,
     wallet_change_body,
 )
-from gamebackend.throttles import PlayerWriteRateThrottle
-from gamebackend.views import ApiView
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     KEY_HEADER,

@@ -35,9 +35,9 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
 from accounts.models import User
+from core.problems import PROBLEM_CONTENT_TYPE, Problem, problem_body, problem_code
 from economy.errors import IdempotencyClaimLost, IdempotencyKeyReused, RequestInProgress
 from economy.models import IdempotencyRecord, LedgerEntry
-from gamebackend.problems import PROBLEM_CONTENT_TYPE, Problem, problem_body, problem_code
 
 logger = logging.getLogger(__name__)
 

@@ -6,10 +6,10 @@ from typing import Any
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
+from core.fields import StrictCharField, StrictIntegerField, iso_utc
+from core.openapi import problem_serializer
 from economy.models import DEFAULT_CURRENCY_CODE, Currency, LedgerEntry
 from economy.selectors import InvalidCursor, LedgerCursor
-from gamebackend.fields import StrictCharField, StrictIntegerField, iso_utc
-from gamebackend.openapi import problem_serializer
 
 MAX_AMOUNT = 1_000_000_000
 # The shape of every currency code (economy.models.currency_code_validator): a code of another

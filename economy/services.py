@@ -18,6 +18,8 @@ from django.utils import timezone
 from rest_framework import exceptions
 
 from accounts.models import User
+from core import metrics
+from core.logging import request_id_var
 from economy.errors import (
     AdjustFormAlreadySubmitted,
     AdjustmentNotAllowed,
@@ -37,8 +39,6 @@ from economy.models import (
     LedgerEntry,
     Wallet,
 )
-from gamebackend import metrics
-from gamebackend.logging import request_id_var
 
 Kind = LedgerEntry.Kind
 ADJUSTMENT_REASON = "staff_adjustment"

@@ -9,7 +9,7 @@ import time
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from gamebackend.problems import problem_response
+from core.problems import problem_response
 
 CONSTANT_BODY = {"status": "ok", "service": "gamebackend", "version": "1.0.0"}
 MAX_SLEEP_MS = 5000

@@ -118,8 +118,10 @@ if not REPORTS_DIR.is_absolute():
     REPORTS_DIR = BASE_DIR / REPORTS_DIR
 
 INSTALLED_APPS = [
+    # First, so its templates (the admin's home, reports and player page) override the admin's.
+    "liveops",
     # django.contrib.admin with the lockout login form (and no autodiscovery in a lean process)
-    "accounts.apps.StaffAdminConfig",
+    "liveops.apps.LiveOpsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -132,7 +134,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_tasks",
     "django_tasks_db",
-    "gamebackend",
+    "core",
     "accounts",
     "economy",
     "telemetry",
@@ -140,10 +142,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "gamebackend.middleware.RequestIdMiddleware",
-    "gamebackend.middleware.MetricsMiddleware",
-    "gamebackend.middleware.LoadSheddingMiddleware",
-    "gamebackend.middleware.BodySizeLimitMiddleware",
+    "core.middleware.RequestIdMiddleware",
+    "core.middleware.MetricsMiddleware",
+    "core.middleware.LoadSheddingMiddleware",
+    "core.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -163,7 +165,7 @@ APPEND_SLASH = False
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "gamebackend" / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -294,10 +296,10 @@ AUTHENTICATION_BACKENDS = ["accounts.backends.LockoutModelBackend"]
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["gamebackend.parsers.StrictJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "EXCEPTION_HANDLER": "gamebackend.problems.problem_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "gamebackend.openapi.QueryAutoSchema",
+    "EXCEPTION_HANDLER": "core.problems.problem_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.openapi.QueryAutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "login": env_str("THROTTLE_LOGIN", "30/min"),
         "writes": env_str("THROTTLE_WRITES", "600/min"),
@@ -352,7 +354,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "gamebackend.openapi.problem_responses",
+        "core.openapi.problem_responses",
     ],
 }
 
@@ -390,8 +392,8 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "gamebackend.logging.RequestContextFilter"}},
-    "formatters": {"json": {"()": "gamebackend.logging.JsonFormatter"}},
+    "filters": {"request_context": {"()": "core.logging.RequestContextFilter"}},
+    "formatters": {"json": {"()": "core.logging.JsonFormatter"}},
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",

@@ -3,8 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from gamebackend.metrics import metrics_view
-from gamebackend.views import HealthView, RedocView
+from core.metrics import metrics_view
+from core.views import HealthView, RedocView
 
 urlpatterns = [
     path("health", HealthView.as_view(), name="health"),
@@ -16,7 +16,7 @@ urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc", RedocView.as_view(url_name="schema"), name="redoc"),
-    path("admin/reports/", include("gamebackend.admin_reports")),
+    path("admin/reports/", include("liveops.reports")),
     path("admin/", admin.site.urls),
 ]
 
@@ -28,7 +28,7 @@ if settings.BENCH_ENDPOINTS:
         path("bench/sleep", bench_sleep, name="bench-sleep"),
     ]
 
-handler400 = "gamebackend.views.bad_request"
-handler403 = "gamebackend.views.permission_denied"
-handler404 = "gamebackend.views.page_not_found"
-handler500 = "gamebackend.views.server_error"
+handler400 = "core.views.bad_request"
+handler403 = "core.views.permission_denied"
+handler404 = "core.views.page_not_found"
+handler500 = "core.views.server_error"

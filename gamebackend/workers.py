@@ -11,7 +11,7 @@ from typing import Any
 
 from gunicorn.workers.gthread import ThreadWorker
 
-from gamebackend.queueing import queue_entered_set
+from core.queueing import queue_entered_set
 
 
 class QueueTimedThreadWorker(ThreadWorker):

@@ -8,6 +8,6 @@ application = get_wsgi_application()
 
 # A start that would serve broken pages (no static files manifest) fails here, loudly, in
 # every gunicorn worker: gunicorn then stops with "Worker failed to boot".
-from gamebackend.checks import start_checks  # noqa: E402 (needs the apps loaded)
+from core.checks import start_checks  # noqa: E402 (needs the apps loaded)
 
 start_checks()

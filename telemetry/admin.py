@@ -12,8 +12,8 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from gamebackend.admin_pagination import CappedCountPaginator
-from gamebackend.admin_readonly import ReadOnlyAdmin
+from core.admin_pagination import CappedCountPaginator
+from core.admin_readonly import ReadOnlyAdmin
 from telemetry.models import Click, Event, EventDayCount, PlayerAttribution
 
 DAY_CHOICES = 31

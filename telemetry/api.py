@@ -10,9 +10,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
-from gamebackend.fields import iso_utc
-from gamebackend.throttles import PlayerWriteRateThrottle, TrackRateThrottle
-from gamebackend.views import ApiView
+from core.fields import iso_utc
+from core.throttles import PlayerWriteRateThrottle, TrackRateThrottle
+from core.views import ApiView
 from telemetry import selectors, services
 from telemetry.models import Event
 from telemetry.selectors import EventCounts

@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import TextIO
 
-from gamebackend.fields import iso_utc
+from core.fields import iso_utc
 from telemetry.selectors import sessions_of_day
 
 SESSIONS_COLUMNS = ["user_id", "session_start", "session_end", "media_source", "campaign"]

@@ -23,8 +23,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
-from gamebackend.fields import StrictCharField
-from gamebackend.parsers import (
+from core.fields import StrictCharField
+from core.parsers import (
     MAX_JSON_DEPTH,
     invalid_text_paths,
     json_depth_exceeds,
@@ -305,7 +305,7 @@ class EventBatchParsed:
 
 
 def event_batch_items_parse(items: list[Any], *, now: datetime) -> EventBatchParsed:
-    from gamebackend.problems import flatten_errors
+    from core.problems import flatten_errors
 
     valid: list[EventInput] = []
     rejected: list[dict[str, Any]] = []

@@ -31,7 +31,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
-from gamebackend import metrics
+from core import metrics
 from telemetry.models import (
     EVENT_COUNT_SHARDS,
     NO_EARLIER_DAY,

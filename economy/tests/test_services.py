@@ -301,7 +301,7 @@ def test_wallet_lock_creates_the_wallet_inside_a_transaction(player, coins):
 
 
 def test_entries_carry_the_request_id(player, coins):
-    from gamebackend.logging import request_id_var
+    from core.logging import request_id_var
 
     token = request_id_var.set("req-123")
     try:

@@ -8,8 +8,8 @@ import pytest
 
 from accounts.tests.factories import PlayerFactory, StaffFactory
 from accounts.tests.helpers import client_for
+from core.views import REDOC_CONTENT_SECURITY_POLICY
 from economy.models import LedgerEntry, Wallet
-from gamebackend.views import REDOC_CONTENT_SECURITY_POLICY
 
 pytestmark = pytest.mark.django_db
 
@@ -248,7 +248,7 @@ def test_redoc_csp_keeps_every_request_on_this_host(api_client):
 
 
 def test_a_documented_code_with_another_status_or_no_code_stops_the_schema():
-    from gamebackend.openapi import problem_catalog, problem_examples
+    from core.openapi import problem_catalog, problem_examples
 
     catalog = problem_catalog()
 

@@ -11,9 +11,9 @@ from django.urls import Resolver404, resolve
 from gunicorn.workers.gthread import ThreadWorker
 from prometheus_client import REGISTRY
 
-from gamebackend import metrics
+from core import metrics
+from core.queueing import queue_entered_set, queue_wait_seconds
 from gamebackend.bench_views import bench_sleep
-from gamebackend.queueing import queue_entered_set, queue_wait_seconds
 from gamebackend.workers import QueueTimedThreadWorker
 
 pytestmark = pytest.mark.django_db
@@ -223,7 +223,7 @@ def test_plain_django_view_answers_503_problem_when_the_database_is_unreachable(
     def unreachable(registry):
         raise OperationalError("the pool timed out")
 
-    monkeypatch.setattr("gamebackend.metrics.generate_latest", unreachable)
+    monkeypatch.setattr("core.metrics.generate_latest", unreachable)
 
     response = Client(raise_request_exception=False).get("/metrics")
 
@@ -237,7 +237,7 @@ def test_other_errors_stay_500(monkeypatch):
     def broken(registry):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("gamebackend.metrics.generate_latest", broken)
+    monkeypatch.setattr("core.metrics.generate_latest", broken)
 
     response = Client(raise_request_exception=False).get("/metrics")
 

@@ -35,7 +35,7 @@ def manage(*args, **env):
 
 
 def test_check_deploy_is_clean_with_production_settings(tmp_path):
-    # A production start needs collected static files (gamebackend.checks): collected here into
+    # A production start needs collected static files (core.checks): collected here into
     # a directory of the test's own, so a fresh checkout passes and no other test is raced.
     production = {**PRODUCTION, "STATIC_ROOT": str(tmp_path / "static")}
     collected = manage("collectstatic", "--noinput", "-v", "0", **production)

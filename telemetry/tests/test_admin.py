@@ -4,7 +4,7 @@ import pytest
 
 from accounts.tests.factories import PlayerFactory, StaffFactory
 from accounts.tests.helpers import client_for
-from gamebackend.admin_pagination import COUNT_CAP, CappedCountPaginator
+from core.admin_pagination import COUNT_CAP, CappedCountPaginator
 from telemetry.models import Click, Event, PlayerAttribution
 
 pytestmark = pytest.mark.django_db
@@ -101,7 +101,7 @@ def test_paginator_counts_exactly_up_to_the_cap(some_events, django_assert_num_q
 
 
 def test_paginator_stops_counting_at_the_cap(monkeypatch, some_events):
-    monkeypatch.setattr("gamebackend.admin_pagination.COUNT_CAP", 2)
+    monkeypatch.setattr("core.admin_pagination.COUNT_CAP", 2)
 
     # SQLite and an unanalysed PostgreSQL table have no estimate: the cap is shown.
     assert (

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection, connections
 
 from accounts.tests.factories import PlayerFactory
-from gamebackend.admin_pagination import CappedCountPaginator
+from core.admin_pagination import CappedCountPaginator
 from telemetry import services
 from telemetry.models import Event
 from telemetry.selectors import unique_players
@@ -150,7 +150,7 @@ def test_paginator_uses_the_planner_estimate_for_a_big_unfiltered_table(monkeypa
     services.events_record_batch(player=player, events=_events(range(5), ["a"]))
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE telemetry_event")
-    monkeypatch.setattr("gamebackend.admin_pagination.COUNT_CAP", 2)
+    monkeypatch.setattr("core.admin_pagination.COUNT_CAP", 2)
 
     assert CappedCountPaginator(Event.objects.order_by("-id"), 50).count == 5
     assert CappedCountPaginator(Event.objects.filter(player=player).order_by("-id"), 50).count == 2

@@ -4,9 +4,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rest_framework import exceptions
 
 from accounts.models import User
+from core.problems import Problem, flatten_errors
 from economy import services
 from economy.models import DEFAULT_CURRENCY_CODE, Currency
-from gamebackend.problems import Problem, flatten_errors
 
 
 class Command(BaseCommand):

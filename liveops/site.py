@@ -19,7 +19,7 @@ from rest_framework.request import Request
 
 from accounts import services
 from accounts.errors import AccountLocked
-from gamebackend.throttles import AdminLoginRateThrottle
+from core.throttles import AdminLoginRateThrottle
 
 
 class StaffLoginForm(AdminAuthenticationForm):
@@ -71,7 +71,7 @@ class StaffPasswordChangeForm(AdminPasswordChangeForm):
         return old_password
 
 
-class StaffAdminSite(admin.AdminSite):
+class LiveOpsAdminSite(admin.AdminSite):
     login_form = StaffLoginForm
 
     def password_change(

@@ -1,4 +1,4 @@
-"""A production start without the static files manifest fails at once (gamebackend.checks)."""
+"""A production start without the static files manifest fails at once (core.checks)."""
 
 import importlib
 import json
@@ -8,7 +8,7 @@ import pytest
 from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
 
-from gamebackend.checks import PAGE_STATIC_FILES, START_TAG, start_checks, static_manifest_check
+from core.checks import PAGE_STATIC_FILES, START_TAG, start_checks, static_manifest_check
 
 MANIFEST_STORAGE = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

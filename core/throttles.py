@@ -17,7 +17,7 @@ from psycopg import sql
 from rest_framework.request import Request
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 
-from gamebackend.models import ThrottleCounter
+from core.models import ThrottleCounter
 
 _TABLE = ThrottleCounter._meta.db_table
 _UPSERT = f"""

@@ -9,7 +9,7 @@ from accounts.tests.admin_factories import admin_client, staff_in
 from accounts.tests.factories import PlayerFactory
 from economy.models import Currency
 from economy.services import wallet_adjust, wallet_earn, wallet_spend
-from gamebackend.admin_reports import DayRange, FlowRow, economy_flows
+from liveops.reports import DayRange, FlowRow, economy_flows
 
 pytestmark = pytest.mark.django_db
 

@@ -231,7 +231,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
 
 
 def database_unavailable_count() -> None:
-    from gamebackend.metrics import db_unavailable  # metrics imports this module
+    from core.metrics import db_unavailable  # metrics imports this module
 
     db_unavailable.inc()
 

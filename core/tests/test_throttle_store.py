@@ -5,8 +5,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from gamebackend.models import ThrottleCounter
-from gamebackend.throttles import throttle_hit
+from core.models import ThrottleCounter
+from core.throttles import throttle_hit
 
 
 @pytest.mark.postgres

@@ -25,7 +25,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.safestring import mark_safe
 
-from gamebackend.charts import Series, bar_chart, line_chart
+from liveops.charts import Series, bar_chart, line_chart
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 400

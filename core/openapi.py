@@ -21,7 +21,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
-from gamebackend.problems import _DRF_CODES, Problem, problem_body
+from core.problems import _DRF_CODES, Problem, problem_body
 
 
 class QueryAutoSchema(AutoSchema):

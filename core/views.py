@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gamebackend.problems import (
+from core.problems import (
     DATABASE_RETRY_AFTER_SECONDS,
     database_unavailable_count,
     is_database_unavailable,
@@ -165,7 +165,7 @@ REDOC_CONTENT_SECURITY_POLICY = "; ".join(
 class RedocView(SpectacularRedocView):
     """/redoc from local files only: no web fonts, and a CSP that keeps the page on this host."""
 
-    template_name = "gamebackend/redoc.html"
+    template_name = "core/redoc.html"
 
     @extend_schema(exclude=True)
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -253,8 +253,8 @@ def test_banned_player_cannot_use_a_live_token(api_client):
 
 
 def test_throttle_counts_are_shared_rows_and_reset_with_the_window(api_client, monkeypatch):
-    from gamebackend.models import ThrottleCounter
-    from gamebackend.throttles import LoginRateThrottle
+    from core.models import ThrottleCounter
+    from core.throttles import LoginRateThrottle
 
     monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "login", "3/min")
     monkeypatch.setattr(LoginRateThrottle, "timer", lambda self: 1_800_000_030.5)
@@ -315,7 +315,7 @@ def test_only_connection_failures_count_as_the_database_being_unavailable():
     import psycopg
     import psycopg_pool
 
-    from gamebackend.problems import is_database_unavailable
+    from core.problems import is_database_unavailable
 
     overflow = _sqlite_error("SELECT SUM(a) FROM t")
     cannot_open = _sqlite_error("SELECT 1", "file:/nonexistent/dir/x.db?mode=rw")
@@ -342,7 +342,7 @@ def test_an_overflow_in_the_database_is_a_500_not_database_unavailable(monkeypat
     def overflowing(registry):
         raise overflow
 
-    monkeypatch.setattr("gamebackend.metrics.generate_latest", overflowing)
+    monkeypatch.setattr("core.metrics.generate_latest", overflowing)
 
     response = Client(raise_request_exception=False).get("/metrics")
 

@@ -4,7 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from gamebackend.models import ThrottleCounter
+from core.models import ThrottleCounter
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from gamebackend.charts import Series, bar_chart, format_value, line_chart, nice_ticks
+from liveops.charts import Series, bar_chart, format_value, line_chart, nice_ticks
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -32,7 +32,7 @@ from prometheus_client import (
     multiprocess,
 )
 
-from gamebackend.problems import problem_response
+from core.problems import problem_response
 
 logger = logging.getLogger(__name__)
 

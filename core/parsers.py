@@ -7,7 +7,7 @@ from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
 
-from gamebackend.problems import PayloadTooLarge
+from core.problems import PayloadTooLarge
 
 MAX_JSON_DEPTH = 32
 

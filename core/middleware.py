@@ -12,10 +12,10 @@ from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse
 
-from gamebackend import metrics
-from gamebackend.logging import request_id_var, user_id_var
-from gamebackend.problems import problem_response
-from gamebackend.queueing import queue_wait_seconds
+from core import metrics
+from core.logging import request_id_var, user_id_var
+from core.problems import problem_response
+from core.queueing import queue_wait_seconds
 
 access_logger = logging.getLogger("gamebackend.access")
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -108,7 +108,7 @@ def _is_chunked(request: HttpRequest) -> bool:
 
 
 class MetricsMiddleware:
-    """Counts and times every request by route name (see gamebackend.metrics)."""
+    """Counts and times every request by route name (see core.metrics)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
