@@ -163,8 +163,9 @@ def test_reconciliation_page_lists_each_run(run):
     chart = str(response.context["chart"])
     assert "purchases by id: 6" in chart and "purchases unmatched gateway: 1" in chart
     page = response.content.decode()
-    for figure in ["90.50", "80.50", "9.00", "20.00", "0.8000"]:
+    for figure in ["90.50", "80.50", "9.00", "20.00", "80.0%"]:
         assert f'<td class="num">{figure}</td>' in page
+    assert "<td>2025-03-03</td>" in page  # report days are ISO days
 
 
 @pytest.mark.parametrize("name", ["roas", "arpdau", "reconciliation"])
