@@ -93,12 +93,19 @@ class DayRange:
 
 
 def day_range_from(form: DayRangeForm, *, latest: date | None) -> DayRange:
-    """The requested inclusive range; by default the DEFAULT_DAYS days up to the latest data."""
+    """The requested inclusive range; by default the DEFAULT_DAYS days up to the latest data.
+
+    Only `from` given: from that day to the latest data, at most MAX_DAYS days (and the day
+    itself when it is after the latest data, so the page shows the day asked for, empty).
+    """
     data = form.cleaned_data if form.is_valid() else {}
-    high = data.get("day_to") or latest or datetime.now(UTC).date()
-    low = data.get("day_from") or high - timedelta(days=DEFAULT_DAYS - 1)
-    if low > high:
-        low = high
+    low, high = data.get("day_from"), data.get("day_to")
+    if high is None:
+        high = latest or datetime.now(UTC).date()
+        if low is not None:
+            high = min(max(high, low), low + timedelta(days=MAX_DAYS - 1))
+    if low is None:
+        low = high - timedelta(days=DEFAULT_DAYS - 1)
     return DayRange(low=low, high=high)
 
 
