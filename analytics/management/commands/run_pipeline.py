@@ -86,7 +86,9 @@ class Command(BaseCommand):
         )
         data_dir = Path(options["data_dir"] or settings.DATA_DIR)
         reports_dir = Path(options["reports_dir"] or settings.REPORTS_DIR)
-        on_stage = self._show_stage if self.stdout.isatty() else None
+        # A line per stage on a terminal, and with -v 2 or more (bench/pipeline/run.py reads them)
+        verbose = int(options.get("verbosity", 1)) >= 2
+        on_stage = self._show_stage if verbose or self.stdout.isatty() else None
         params = PipelineParams(
             report_date=report_date,
             window_minutes=options["window_minutes"],
