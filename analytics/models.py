@@ -78,36 +78,43 @@ class PipelineRun(models.Model):
         return f"run {self.pk} ({self.status}, {self.date})"
 
 
-class RoasDaily(models.Model):
+class CampaignDayReport(models.Model):
+    """A report row of one (day, campaign) stored by a run: what RoasDaily, RoasAnomaly and
+    ArpdauDaily share (their own fields follow these; each names its unique constraint with
+    `unique_campaign_day`)."""
+
     run = models.ForeignKey(PipelineRun, on_delete=models.PROTECT, related_name="+")
     date = models.DateField()
     media_source = models.TextField()
     campaign = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-date", "media_source", "campaign"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.media_source}/{self.campaign}"
+
+
+def unique_campaign_day(name: str) -> models.UniqueConstraint:
+    """One row per (day, media source, campaign)."""
+    return models.UniqueConstraint(fields=["date", "media_source", "campaign"], name=name)
+
+
+class RoasDaily(CampaignDayReport):
     cost_usd = money_field()
     gross_revenue_usd = money_field()
     reversed_usd = money_field()
     revenue_usd = money_field()
     roas = models.FloatField(null=True, blank=True)
 
-    class Meta:
+    class Meta(CampaignDayReport.Meta):
         verbose_name = "ROAS per day and campaign"
         verbose_name_plural = "ROAS per day and campaign"
-        ordering = ["-date", "media_source", "campaign"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["date", "media_source", "campaign"], name="roas_daily_unique_campaign_day"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.date} {self.media_source}/{self.campaign}"
+        constraints = [unique_campaign_day("roas_daily_unique_campaign_day")]
 
 
-class RoasAnomaly(models.Model):
-    run = models.ForeignKey(PipelineRun, on_delete=models.PROTECT, related_name="+")
-    date = models.DateField()
-    media_source = models.TextField()
-    campaign = models.TextField(blank=True)
+class RoasAnomaly(CampaignDayReport):
     roas = models.FloatField()
     baseline_roas = models.FloatField()
     baseline_days = models.PositiveSmallIntegerField()
@@ -118,40 +125,20 @@ class RoasAnomaly(models.Model):
     cost_usd = money_field()
     revenue_usd = money_field()
 
-    class Meta:
+    class Meta(CampaignDayReport.Meta):
         verbose_name = "ROAS anomaly"
-        ordering = ["-date", "media_source", "campaign"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["date", "media_source", "campaign"], name="roas_anomaly_unique_campaign_day"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.date} {self.media_source}/{self.campaign}"
+        constraints = [unique_campaign_day("roas_anomaly_unique_campaign_day")]
 
 
-class ArpdauDaily(models.Model):
-    run = models.ForeignKey(PipelineRun, on_delete=models.PROTECT, related_name="+")
-    date = models.DateField()
-    media_source = models.TextField()
-    campaign = models.TextField(blank=True)
+class ArpdauDaily(CampaignDayReport):
     revenue_usd = money_field()
     dau = models.PositiveIntegerField()
     arpdau = models.FloatField(null=True, blank=True)
 
-    class Meta:
+    class Meta(CampaignDayReport.Meta):
         verbose_name = "ARPDAU per day and campaign"
         verbose_name_plural = "ARPDAU per day and campaign"
-        ordering = ["-date", "media_source", "campaign"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["date", "media_source", "campaign"], name="arpdau_daily_unique_campaign_day"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.date} {self.media_source}/{self.campaign}"
+        constraints = [unique_campaign_day("arpdau_daily_unique_campaign_day")]
 
 
 class ArpdauTotal(models.Model):

@@ -2,7 +2,7 @@
 
 from django_tasks import task
 
-from analytics.services import pipeline_run_execute
+from analytics.runs import pipeline_run_execute
 
 
 @task()

@@ -14,8 +14,8 @@ from accounts.models import User
 from accounts.services import player_get_or_create
 from economy.models import Currency
 from economy.services import wallet_earn, wallet_spend
-from telemetry.serializers import EventInput
 from telemetry.services import click_record, event_record, player_attribute_from_click
+from telemetry.validation import EventInput
 
 for role in ("support", "economy", "analyst"):
     staff, _ = User.objects.get_or_create(username=f"e2e_{role}")

@@ -27,8 +27,8 @@ from telemetry.serializers import (
     StatsResponseSerializer,
     TrackQuerySerializer,
     TrackResponseSerializer,
-    event_batch_items_parse,
 )
+from telemetry.validation import event_batch_items_parse
 
 
 def _player(request: Request) -> User:

@@ -1,17 +1,13 @@
 """Request parsing and response shapes of the telemetry endpoints.
 
-Event items are checked by one plain function, `event_input_parse`, used both by
-`EventRequestSerializer` (POST /event) and per item of a batch (where each item's errors are
-reported by index instead of failing the whole request). The declared fields of
-`EventRequestSerializer` describe the same rules for the OpenAPI document.
+Event items are checked by `telemetry.validation.event_input_parse`, used both by
+`EventRequestSerializer` (POST /event) and per item of a batch (`event_batch_items_parse`). The
+declared fields of `EventRequestSerializer` describe the same rules for the OpenAPI document.
+The /track query fields are built from `telemetry.validation.TRACK_PARAMETERS`.
 """
 
-import json
-import math
 import re
-import uuid
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,200 +17,21 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.exceptions import ErrorDetail, ValidationError
+from rest_framework.exceptions import ErrorDetail
 
 from core.fields import StrictCharField
-from core.parsers import (
-    MAX_JSON_DEPTH,
-    invalid_text_paths,
-    json_depth_exceeds,
-)
 from telemetry.models import EVENT_TYPE_MAX_LENGTH
+from telemetry.validation import (
+    TRACK_LONG_TEXT_MAX_LENGTH,
+    TRACK_PARAMETERS,
+    TRACK_TEXT_MAX_LENGTH,
+    event_input_parse,
+)
 
-EVENT_TYPE_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-META_MAX_BYTES = 8 * 1024
-TIMESTAMP_MAX_AHEAD = timedelta(hours=24)
-TIMESTAMP_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 BATCH_MAX_EVENTS = 500
 EVENTS_LIMIT_MAX = 100
 DAY_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 LIMIT_PATTERN = re.compile(r"[0-9]{1,9}")
-
-
-@dataclass(frozen=True, slots=True)
-class EventInput:
-    """A validated event, ready to store."""
-
-    event_type: str
-    meta: dict[str, Any]
-    timestamp: datetime  # aware, UTC
-    event_id: uuid.UUID | None
-
-
-def _error(field: str, code: str, message: str) -> dict[str, list[ErrorDetail]]:
-    return {field: [ErrorDetail(message, code=code)]}
-
-
-def event_input_parse(data: Any, *, now: datetime) -> EventInput:
-    """Validate one event object of a request; raises ValidationError listing every problem."""
-    if not isinstance(data, dict):
-        raise ValidationError(
-            {"non_field_errors": [ErrorDetail("Must be a JSON object.", code="invalid")]}
-        )
-    errors: dict[str, list[ErrorDetail]] = {}
-    event_type = _event_type_parse(data, errors)
-    meta = _meta_parse(data, errors)
-    timestamp = _timestamp_parse(data, errors, now=now)
-    event_id = _event_id_parse(data, errors)
-    if errors:
-        raise ValidationError(errors)
-    assert event_type is not None and meta is not None and timestamp is not None
-    return EventInput(event_type=event_type, meta=meta, timestamp=timestamp, event_id=event_id)
-
-
-def _event_type_parse(data: dict[str, Any], errors: dict[str, list[ErrorDetail]]) -> str | None:
-    if "eventType" not in data:
-        errors.update(_error("eventType", "required", "This field is required."))
-        return None
-    value = data["eventType"]
-    if not isinstance(value, str):
-        errors.update(_error("eventType", "invalid", "Must be a JSON string."))
-        return None
-    if not EVENT_TYPE_PATTERN.fullmatch(value):
-        errors.update(
-            _error(
-                "eventType",
-                "invalid_event_type",
-                f"1 to {EVENT_TYPE_MAX_LENGTH} characters of letters, digits and _ . : -",
-            )
-        )
-        return None
-    return value
-
-
-def _meta_parse(
-    data: dict[str, Any], errors: dict[str, list[ErrorDetail]]
-) -> dict[str, Any] | None:
-    value = data.get("meta")
-    if value is None:  # absent or null: no metadata
-        return {}
-    if isinstance(value, str):
-        try:
-            value = json.loads(value, parse_constant=_reject_json_constant)
-        except (ValueError, RecursionError):
-            errors.update(_error("meta", "invalid", "The string does not hold valid JSON."))
-            return None
-        if not isinstance(value, dict):
-            errors.update(_error("meta", "invalid", "The string must hold a JSON object."))
-            return None
-        if json_depth_exceeds(value, MAX_JSON_DEPTH) or invalid_text_paths(value):
-            errors.update(
-                _error(
-                    "meta",
-                    "invalid",
-                    f"JSON nested deeper than {MAX_JSON_DEPTH} levels, or text with NUL or "
-                    "unpaired surrogates.",
-                )
-            )
-            return None
-    elif not isinstance(value, dict):
-        errors.update(_error("meta", "invalid", "Must be a JSON object or a string holding one."))
-        return None
-    if _has_non_finite_number(value):
-        errors.update(_error("meta", "invalid", "Numbers must be finite."))
-        return None
-    encoded = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
-    if len(encoded) > META_MAX_BYTES:
-        errors.update(
-            _error(
-                "meta",
-                "max_size",
-                f"At most {META_MAX_BYTES} bytes as compact UTF-8 JSON ({len(encoded)} given).",
-            )
-        )
-        return None
-    return value
-
-
-def _reject_json_constant(name: str) -> None:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _has_non_finite_number(value: Any) -> bool:
-    """1e999 parses to infinity, which no JSON column can store."""
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, float):
-            if not math.isfinite(node):
-                return True
-        elif isinstance(node, dict):
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return False
-
-
-def _timestamp_parse(
-    data: dict[str, Any], errors: dict[str, list[ErrorDetail]], *, now: datetime
-) -> datetime | None:
-    value = data.get("timestampUtc")
-    if value is None:
-        return now
-    if not isinstance(value, str):
-        errors.update(_error("timestampUtc", "invalid", "Must be a JSON string."))
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        errors.update(
-            _error("timestampUtc", "invalid", "Must be ISO 8601, e.g. 2025-10-25T10:30:00Z.")
-        )
-        return None
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        errors.update(
-            _error("timestampUtc", "timezone_required", "Needs a zone: Z or an offset like +02:00.")
-        )
-        return None
-    try:
-        moment = moment.astimezone(UTC)
-    except OverflowError:
-        # 9999-12-31T23:59:59-23:59 is in year 10000 in UTC, 0001-01-01T00:00:00+23:59 in
-        # year 0: past either end of the calendar, so far too late or far too early.
-        late = moment.utcoffset() < timedelta(0)  # type: ignore[operator]
-        if late:
-            errors.update(
-                _error("timestampUtc", "too_far_ahead", "Must not be more than 24 h in the future.")
-            )
-        else:
-            errors.update(_error("timestampUtc", "too_old", "Must not be before 2000-01-01."))
-        return None
-    if moment < TIMESTAMP_EARLIEST:
-        errors.update(_error("timestampUtc", "too_old", "Must not be before 2000-01-01."))
-        return None
-    if moment > now + TIMESTAMP_MAX_AHEAD:
-        errors.update(
-            _error("timestampUtc", "too_far_ahead", "Must not be more than 24 h in the future.")
-        )
-        return None
-    return moment
-
-
-def _event_id_parse(data: dict[str, Any], errors: dict[str, list[ErrorDetail]]) -> uuid.UUID | None:
-    value = data.get("eventId")
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        errors.update(_error("eventId", "invalid", "Must be a JSON string holding a UUID."))
-        return None
-    try:
-        # Hyphenated or not, any case; stored normalised so comparison is case-insensitive.
-        if len(value) not in (32, 36):
-            raise ValueError
-        return uuid.UUID(value)
-    except ValueError:
-        errors.update(_error("eventId", "invalid", "Must be a UUID."))
-        return None
 
 
 # --- POST /event -------------------------------------------------------------------------------
@@ -296,25 +113,6 @@ class EventBatchRequestSerializer(serializers.Serializer):
         max_length=BATCH_MAX_EVENTS,
         help_text=f"1 to {BATCH_MAX_EVENTS} events.",
     )
-
-
-@dataclass(frozen=True)
-class EventBatchParsed:
-    valid: list[EventInput]
-    rejected: list[dict[str, Any]]
-
-
-def event_batch_items_parse(items: list[Any], *, now: datetime) -> EventBatchParsed:
-    from core.problems import flatten_errors
-
-    valid: list[EventInput] = []
-    rejected: list[dict[str, Any]] = []
-    for index, item in enumerate(items):
-        try:
-            valid.append(event_input_parse(item, now=now))
-        except ValidationError as exc:
-            rejected.append({"index": index, "errors": flatten_errors(exc.detail)})
-    return EventBatchParsed(valid=valid, rejected=rejected)
 
 
 class EventErrorSerializer(serializers.Serializer):
@@ -464,22 +262,6 @@ class StatsResponseSerializer(serializers.Serializer):
 
 # --- GET /track --------------------------------------------------------------------------------
 
-TRACK_TEXT_MAX_LENGTH = 256
-TRACK_LONG_TEXT_MAX_LENGTH = 2048  # deep_link_value (and redirect)
-TRACK_PARAMETERS = {
-    # query parameter: (Click field, max length)
-    "pid": ("media_source", TRACK_TEXT_MAX_LENGTH),
-    "c": ("campaign", TRACK_TEXT_MAX_LENGTH),
-    "af_adset": ("adset", TRACK_TEXT_MAX_LENGTH),
-    "af_ad": ("ad", TRACK_TEXT_MAX_LENGTH),
-    "clickid": ("network_click_id", TRACK_TEXT_MAX_LENGTH),
-    "deep_link_value": ("deep_link_value", TRACK_LONG_TEXT_MAX_LENGTH),
-    "af_sub1": ("sub1", TRACK_TEXT_MAX_LENGTH),
-    "af_sub2": ("sub2", TRACK_TEXT_MAX_LENGTH),
-    "af_sub3": ("sub3", TRACK_TEXT_MAX_LENGTH),
-    "af_sub4": ("sub4", TRACK_TEXT_MAX_LENGTH),
-    "af_sub5": ("sub5", TRACK_TEXT_MAX_LENGTH),
-}
 # A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 # What the OpenAPI document can say of the rules below: no ASCII control characters, and for
@@ -580,21 +362,9 @@ class RedirectField(StrictCharField):
 
 
 class TrackQuerySerializer(serializers.Serializer):
-    pid = TrackTextField(report_key=True, help_text="Media source; required, not empty.")
-    c = TrackTextField(report_key=True, required=False, allow_blank=True, help_text="Campaign.")
-    af_adset = TrackTextField(report_key=True, required=False, allow_blank=True)
-    af_ad = TrackTextField(report_key=True, required=False, allow_blank=True)
-    clickid = TrackTextField(
-        required=False, allow_blank=True, help_text="The ad network's click id."
-    )
-    deep_link_value = TrackTextField(
-        required=False, allow_blank=True, max_length=TRACK_LONG_TEXT_MAX_LENGTH
-    )
-    af_sub1 = TrackTextField(required=False, allow_blank=True)
-    af_sub2 = TrackTextField(required=False, allow_blank=True)
-    af_sub3 = TrackTextField(required=False, allow_blank=True)
-    af_sub4 = TrackTextField(required=False, allow_blank=True)
-    af_sub5 = TrackTextField(required=False, allow_blank=True)
+    """The /track query: a `TrackTextField` per entry of `TRACK_PARAMETERS` (in its order),
+    then `redirect`."""
+
     redirect = RedirectField(
         required=False,
         max_length=REDIRECT_MAX_LENGTH,
@@ -606,6 +376,20 @@ class TrackQuerySerializer(serializers.Serializer):
             "given."
         ),
     )
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields: dict[str, serializers.Field] = {
+            name: TrackTextField(
+                report_key=parameter.report_key,
+                required=parameter.required,
+                allow_blank=not parameter.required,
+                max_length=parameter.max_length,
+                help_text=parameter.help_text,
+            )
+            for name, parameter in TRACK_PARAMETERS.items()
+        }
+        fields.update(super().get_fields())
+        return fields
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         redirect = attrs.get("redirect")

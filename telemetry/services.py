@@ -44,7 +44,7 @@ from telemetry.models import (
     PlayerAttribution,
     PlayerEventDayCount,
 )
-from telemetry.serializers import TRACK_PARAMETERS, EventInput
+from telemetry.validation import TRACK_PARAMETERS, EventInput
 
 logger = logging.getLogger(__name__)
 
@@ -374,7 +374,7 @@ def click_record(
 ) -> Click:
     """Store a `/track` click; `parameters` are the validated query parameters by their names."""
     fields = {
-        field: parameters.get(name, "") for name, (field, _max_length) in TRACK_PARAMETERS.items()
+        parameter.field: parameters.get(name, "") for name, parameter in TRACK_PARAMETERS.items()
     }
     return Click.objects.create(
         created_at=timezone.now(),

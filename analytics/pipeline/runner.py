@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -56,12 +56,41 @@ from .revenue import (
 
 @dataclass(frozen=True)
 class PipelineParams:
+    """The parameters of one run. A stored run keeps them as `to_json` (beside its directories,
+    under the keys the rows have always had) and its day in a column of its own."""
+
     report_date: datetime.date
     window_minutes: int = 10
     anomaly_drop: float = 0.30
     anomaly_days: int = 7
     anomaly_min_days: int = 3
     anomaly_min_spend: Decimal = Decimal("1.00")
+
+    def to_json(self, *, data_dir: Path | str, reports_dir: Path | str) -> dict[str, Any]:
+        """The JSON a run stores: its input and report directories and every parameter but the
+        day (money as a decimal string, so it reads back exactly)."""
+        return {
+            "data_dir": str(data_dir),
+            "reports_dir": str(reports_dir),
+            "window_minutes": self.window_minutes,
+            "anomaly_drop": self.anomaly_drop,
+            "anomaly_days": self.anomaly_days,
+            "anomaly_min_days": self.anomaly_min_days,
+            "anomaly_min_spend": str(self.anomaly_min_spend),
+        }
+
+    @classmethod
+    def from_json(cls, stored: Mapping[str, Any], *, report_date: datetime.date) -> PipelineParams:
+        """The parameters of a stored run (`to_json`'s keys; the directories are not part of
+        them), for its day `report_date`."""
+        return cls(
+            report_date=report_date,
+            window_minutes=int(stored["window_minutes"]),
+            anomaly_drop=float(stored["anomaly_drop"]),
+            anomaly_days=int(stored["anomaly_days"]),
+            anomaly_min_days=int(stored["anomaly_min_days"]),
+            anomaly_min_spend=Decimal(str(stored["anomaly_min_spend"])),
+        )
 
 
 @dataclass(frozen=True)

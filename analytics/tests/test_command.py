@@ -179,3 +179,50 @@ def test_exit_status_from_the_shell(tmp_path, pipeline_dirs) -> None:
     )
     assert missing.returncode == 1
     assert missing.stderr.strip().startswith("CommandError: purchases_raw: missing input file")
+
+
+def test_no_db_with_verbosity_2_prints_the_stages_without_any_database(
+    tmp_path, pipeline_dirs
+) -> None:
+    """What bench/pipeline/run.py reads: a line per stage on stdout (not a terminal here), with
+    a database that cannot even be opened."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    data_dir, _ = pipeline_dirs
+    manage = Path(__file__).resolve().parents[2] / "manage.py"
+    done = subprocess.run(
+        [
+            *(sys.executable, str(manage), "run_pipeline", "--no-db", "-v", "2"),
+            *("--date", "2024-03-10", "--data-dir", str(data_dir)),
+            *("--reports-dir", str(tmp_path / "r")),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DATABASE_URL": "sqlite:////nonexistent/dir/x.db"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    lines = done.stdout.splitlines()
+    stages = [line.split() for line in lines if line.startswith("  ")]
+    assert [stage[0] for stage in stages] == [
+        "inputs",
+        "sessions",
+        "purchases",
+        "gateway",
+        "reconcile",
+        "reversals",
+        "revenue",
+        "roas",
+        "anomalies",
+        "arpdau",
+        "reports",
+    ]
+    assert all(stage[-1] == "s" and float(stage[-2]) >= 0 for stage in stages)
+    assert stages[3][1:3] == ["2", "rows"]
+    assert len(lines) == len(stages) + 1
+    assert lines[-1].startswith("pipeline for 2024-03-10 done in ")
+    assert "(database not touched)" in lines[-1]
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == sorted(REPORT_FILES)

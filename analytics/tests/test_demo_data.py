@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from django.core.management import call_command
 
-from analytics.demo_data import generate_demo_data
+from analytics.demo import generate_demo_data
 from analytics.tests.reference_pipeline import (
     INPUT_NAMES,
     REQUIRED_COLUMNS,

@@ -372,3 +372,31 @@ def test_stages_are_reported_as_they_finish(tmp_path: Path) -> None:
     assert seen == result.stages
     assert {s.name: s.rows for s in seen}["purchases"] == 2
     assert all(s.seconds >= 0 for s in seen)
+
+
+def test_the_parameters_round_trip_through_their_stored_json() -> None:
+    params = PipelineParams(
+        report_date=REPORT_DATE,
+        window_minutes=0,
+        anomaly_drop=0.25,
+        anomaly_days=14,
+        anomaly_min_days=5,
+        anomaly_min_spend=Decimal("12.345"),
+    )
+    stored = params.to_json(data_dir=Path("/in"), reports_dir="/out")
+    assert stored == {
+        "data_dir": "/in",
+        "reports_dir": "/out",
+        "window_minutes": 0,
+        "anomaly_drop": 0.25,
+        "anomaly_days": 14,
+        "anomaly_min_days": 5,
+        "anomaly_min_spend": "12.345",
+    }
+    assert json.loads(json.dumps(stored)) == stored
+    assert PipelineParams.from_json(json.loads(json.dumps(stored)), report_date=REPORT_DATE) == (
+        params
+    )
+    other_day = PipelineParams.from_json(stored, report_date=REPORT_DATE - dt.timedelta(days=1))
+    assert other_day.report_date == REPORT_DATE - dt.timedelta(days=1)
+    assert other_day != params

@@ -11,9 +11,10 @@ from django_tasks_db.models import DBTaskResult
 
 from accounts.tests.factories import StaffFactory
 from accounts.tests.helpers import client_for
-from analytics import services
+from analytics import liveness, report_storage, services
 from analytics.errors import PipelineBusy
 from analytics.models import PipelineRun, RoasDaily
+from analytics.pipeline import PipelineParams
 
 D = dt.date(2024, 3, 10)
 T0 = dt.datetime(2024, 3, 11, 12, 0, 0, tzinfo=dt.UTC)
@@ -63,7 +64,7 @@ def running_run(*, heartbeat_at: dt.datetime | None) -> PipelineRun:
 def test_a_stale_running_run_is_marked_failed_and_a_new_run_is_queued(
     pipeline_dirs, clock, django_capture_on_commit_callbacks
 ) -> None:
-    services.pipeline_run_now(report_date=D, parameters=services.pipeline_parameters())
+    services.pipeline_run_now(params=PipelineParams(report_date=D))
     _, reports_dir = pipeline_dirs
     files = {p.name: p.read_bytes() for p in reports_dir.iterdir()}
     rows = report_rows()
@@ -121,9 +122,7 @@ def test_the_heartbeat_advances_with_every_stage(pipeline_dirs, clock) -> None:
         beats.append(PipelineRun.objects.get().heartbeat_at)
         clock.advance(5)
 
-    run = services.pipeline_run_now(
-        report_date=D, parameters=services.pipeline_parameters(), on_stage=on_stage
-    )
+    run = services.pipeline_run_now(params=PipelineParams(report_date=D), on_stage=on_stage)
     assert run.status == "succeeded"
     assert len(beats) == len(run.stages) >= 3
     assert beats == [T0 + dt.timedelta(seconds=5 * i) for i in range(len(beats))]
@@ -137,7 +136,7 @@ def test_the_heartbeat_advances_with_every_stage(pipeline_dirs, clock) -> None:
 @pytest.mark.django_db
 def test_a_run_marked_failed_while_it_executes_stores_nothing(pipeline_dirs, clock) -> None:
     _, reports_dir = pipeline_dirs
-    services.pipeline_run_now(report_date=D, parameters=services.pipeline_parameters())
+    services.pipeline_run_now(params=PipelineParams(report_date=D))
     files = {p.name: p.read_bytes() for p in reports_dir.iterdir()}
     rows = report_rows()
     (pipeline_dirs[0] / "costs_daily.csv").write_text(
@@ -149,9 +148,7 @@ def test_a_run_marked_failed_while_it_executes_stores_nothing(pipeline_dirs, clo
             clock.advance(61)
             assert services.pipeline_runs_reap() == [PipelineRun.objects.get(status="running").pk]
 
-    run = services.pipeline_run_now(
-        report_date=D, parameters=services.pipeline_parameters(), on_stage=reaped_meanwhile
-    )
+    run = services.pipeline_run_now(params=PipelineParams(report_date=D), on_stage=reaped_meanwhile)
     assert (run.status, run.error, run.finished_at) == (
         "failed",
         "the worker stopped during the run (no heartbeat since 2024-03-11T12:00:00+00:00)",
@@ -208,7 +205,7 @@ def test_a_queued_run_never_handed_to_the_worker_fails_after_the_timeout(
 @pytest.mark.django_db(transaction=True)
 def test_the_heartbeat_thread_beats_until_the_run_stops_running(clock) -> None:
     run = running_run(heartbeat_at=T0 - dt.timedelta(seconds=30))
-    with services.Heartbeat(run.pk, interval=0.05):
+    with liveness.Heartbeat(run.pk, interval=0.05):
         deadline = time.monotonic() + 10
         while PipelineRun.objects.get().heartbeat_at != T0 and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -261,13 +258,13 @@ def staging_names(reports_dir) -> list[str]:
 @pytest.mark.django_db
 def test_the_next_run_removes_staging_directories_of_killed_runs(pipeline_dirs, clock) -> None:
     _, reports_dir = pipeline_dirs
-    first = services.pipeline_run_now(report_date=D, parameters=services.pipeline_parameters())
+    first = services.pipeline_run_now(params=PipelineParams(report_date=D))
     files = {p.name: p.read_bytes() for p in reports_dir.iterdir()}
     leftover(reports_dir, f".staging-run{first.pk}-killed1")
     leftover(reports_dir, ".staging-k9x2m4qa")  # named before run ids were part of the name
     (reports_dir / ".staging-notes.txt").write_text("a file, not a staging directory")
 
-    second = services.pipeline_run_now(report_date=D, parameters=services.pipeline_parameters())
+    second = services.pipeline_run_now(params=PipelineParams(report_date=D))
 
     assert second.status == "succeeded"
     assert staging_names(reports_dir) == [".staging-notes.txt"]
@@ -292,7 +289,11 @@ def test_marking_a_dead_run_failed_removes_its_staging_directory(
     _, reports_dir = pipeline_dirs
     reports_dir.mkdir()
     dead = running_run(heartbeat_at=T0 - dt.timedelta(seconds=61))
-    PipelineRun.objects.filter(pk=dead.pk).update(parameters=services.pipeline_parameters())
+    PipelineRun.objects.filter(pk=dead.pk).update(
+        parameters=PipelineParams(report_date=D).to_json(
+            data_dir=pipeline_dirs[0], reports_dir=reports_dir
+        )
+    )
     leftover(reports_dir, f".staging-run{dead.pk}-abc123")
     (reports_dir / "roas_d1.json").write_text("{}")
 
@@ -328,4 +329,4 @@ def test_the_staging_directory_of_a_live_run_is_kept(
     assert (live_dir / "purchases_curated.csv").read_text() == "half a file"
     alive.refresh_from_db()
     assert alive.status == "running"
-    assert services.staging_dirs_remove_stale(reports_dir) == []
+    assert report_storage.staging_dirs_remove_stale(reports_dir) == []

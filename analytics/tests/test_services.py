@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from accounts.tests.factories import StaffFactory
-from analytics import services
+from analytics import report_storage, runs, services
 from analytics.errors import PipelineBusy
 from analytics.models import (
     ArpdauDaily,
@@ -20,6 +20,7 @@ from analytics.models import (
     RoasAnomaly,
     RoasDaily,
 )
+from analytics.pipeline import PipelineParams
 from analytics.pipeline.reports import REPORT_FILES
 
 D = dt.date(2024, 3, 10)
@@ -41,9 +42,8 @@ def stored_roas() -> list[tuple]:
     )
 
 
-def run_now(**overrides) -> PipelineRun:
-    parameters = services.pipeline_parameters(**overrides)
-    return services.pipeline_run_now(report_date=D, parameters=parameters)
+def run_now() -> PipelineRun:
+    return services.pipeline_run_now(params=PipelineParams(report_date=D))
 
 
 def test_a_run_stores_every_report_row_and_its_outcome(pipeline_dirs) -> None:
@@ -182,7 +182,7 @@ def test_a_failure_while_storing_rows_keeps_previous_rows_and_files(
         RoasDaily.objects.all().delete()
         raise RuntimeError("database\nwent away")
 
-    monkeypatch.setattr(services, "_store_reports", broken)
+    monkeypatch.setattr(report_storage, "store_reports", broken)
     failed = run_now()
     assert failed.status == PipelineRun.Status.FAILED
     assert PipelineRun.objects.get(pk=failed.pk).error == "database went away"
@@ -237,6 +237,29 @@ def test_the_task_runs_the_queued_run(
 
 def test_executing_a_run_that_is_not_queued_changes_nothing(pipeline_dirs) -> None:
     run = PipelineRun.objects.create(date=D, source="cron", status="succeeded")
-    assert services.pipeline_run_execute(run_id=run.pk).status == "succeeded"
+    assert runs.pipeline_run_execute(run_id=run.pk).status == "succeeded"
     assert RoasDaily.objects.count() == 0
     assert not Path(pipeline_dirs[1]).exists()
+
+
+def test_a_stored_run_of_the_existing_shape_reads_back_and_executes(pipeline_dirs) -> None:
+    data_dir, reports_dir = pipeline_dirs
+    stored = {
+        "data_dir": str(data_dir),
+        "reports_dir": str(reports_dir),
+        "window_minutes": 0,
+        "anomaly_drop": 0.3,
+        "anomaly_days": 7,
+        "anomaly_min_days": 3,
+        "anomaly_min_spend": "1.00",
+    }
+    run = PipelineRun.objects.create(date=D, source="cron", parameters=stored)
+    run.refresh_from_db()
+    assert PipelineParams.from_json(run.parameters, report_date=run.date) == PipelineParams(
+        report_date=D, window_minutes=0, anomaly_min_spend=Decimal("1.00")
+    )
+    executed = runs.pipeline_run_execute(run_id=run.pk)
+    assert executed.status == "succeeded"
+    # window 0 minutes: the purchase one minute off its gateway row no longer matches by time
+    assert (executed.counts["window_minutes"], executed.counts["matched_by_time"]) == (0, 0)
+    assert PipelineRun.objects.get(pk=run.pk).parameters == stored

@@ -14,7 +14,7 @@ Then, per shape:
   curate, match) run the same way;
 
 and the worst shape of each size (the slowest pipeline run) is run once more through
-`python -m analytics.pipeline` for its per-stage seconds. A table per size, the worst shape and
+`run_pipeline --no-db -v 2` for its per-stage seconds. A table per size, the worst shape and
 the targets are printed at the end; `--json FILE` also writes the figures.
 """
 
@@ -149,15 +149,11 @@ def warm_cache(data_dir: Path) -> None:
 
 
 def stage_profile(data_dir: Path) -> str:
-    """Per-stage seconds of one run (python -m analytics.pipeline prints them on stderr)."""
+    """Per-stage seconds of one run (`run_pipeline --no-db -v 2` prints a line per stage)."""
     with tempfile.TemporaryDirectory(prefix="bench-reports-") as reports:
-        command = [PYTHON, "-m", "analytics.pipeline", f"--date={END_DATE}"]
-        _, _, _, err = measure([*command, f"--data-dir={data_dir}", f"--reports-dir={reports}"])
-    return " | ".join(
-        f"{line.split()[0]} {line.split()[-2]}"
-        for line in err.splitlines()
-        if line.strip() and not line.startswith("total")
-    )
+        _, _, out, _ = measure([*pipeline_command(data_dir, Path(reports)), "--verbosity=2"])
+    stages = [line.split() for line in out.splitlines() if line.startswith("  ")]
+    return " | ".join(f"{stage[0]} {stage[-2]}" for stage in stages)
 
 
 def baseline(name: str, data_dir: Path) -> dict[str, object]:

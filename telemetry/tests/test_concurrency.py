@@ -12,12 +12,12 @@ from core.admin_pagination import CappedCountPaginator
 from telemetry import services
 from telemetry.models import Event
 from telemetry.selectors import unique_players
-from telemetry.serializers import EventInput
 from telemetry.tests.helpers import (
     aggregates_from_tables,
     aggregates_recounted,
     unique_players_recounted,
 )
+from telemetry.validation import EventInput
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

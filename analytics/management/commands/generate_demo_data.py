@@ -1,4 +1,4 @@
-"""`manage.py generate_demo_data`: synthetic pipeline inputs (see analytics.demo_data)."""
+"""`manage.py generate_demo_data`: synthetic pipeline inputs (see analytics.demo)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from analytics.demo_data import generate_demo_data
+from analytics.demo import generate_demo_data
 
 
 class Command(BaseCommand):

@@ -86,16 +86,18 @@ class Command(BaseCommand):
         )
         data_dir = Path(options["data_dir"] or settings.DATA_DIR)
         reports_dir = Path(options["reports_dir"] or settings.REPORTS_DIR)
-        on_stage = self._show_stage if self.stdout.isatty() else None
+        # A line per stage on a terminal, and with -v 2 or more (bench/pipeline/run.py reads them)
+        verbose = int(options.get("verbosity", 1)) >= 2
+        on_stage = self._show_stage if verbose or self.stdout.isatty() else None
+        params = PipelineParams(
+            report_date=report_date,
+            window_minutes=options["window_minutes"],
+            anomaly_drop=options["anomaly_drop"],
+            anomaly_days=options["anomaly_days"],
+            anomaly_min_days=options["anomaly_min_days"],
+            anomaly_min_spend=options["anomaly_min_spend"],
+        )
         if options["no_db"]:
-            params = PipelineParams(
-                report_date=report_date,
-                window_minutes=options["window_minutes"],
-                anomaly_drop=options["anomaly_drop"],
-                anomaly_days=options["anomaly_days"],
-                anomaly_min_days=options["anomaly_min_days"],
-                anomaly_min_spend=options["anomaly_min_spend"],
-            )
             result = run_pipeline(data_dir, reports_dir, params, on_stage=on_stage)
             self._summary(report_date, result.reconciliation, result.stages, reports_dir)
             return
@@ -104,19 +106,11 @@ class Command(BaseCommand):
         from analytics.errors import PipelineBusy
         from analytics.models import PipelineRun
 
-        parameters = services.pipeline_parameters(
-            data_dir=data_dir,
-            reports_dir=reports_dir,
-            window_minutes=options["window_minutes"],
-            anomaly_drop=options["anomaly_drop"],
-            anomaly_days=options["anomaly_days"],
-            anomaly_min_days=options["anomaly_min_days"],
-            anomaly_min_spend=options["anomaly_min_spend"],
-        )
         try:
             run = services.pipeline_run_now(
-                report_date=report_date,
-                parameters=parameters,
+                params=params,
+                data_dir=data_dir,
+                reports_dir=reports_dir,
                 on_stage=on_stage,
                 reraise_unexpected=debugging,
             )
