@@ -17,7 +17,7 @@ from economy import services as economy_services
 from economy.models import Currency, LedgerEntry
 from telemetry.models import Click, Event, PlayerAttribution
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("coins")]
 
 CHANGELIST = "admin:accounts_user_changelist"
 
