@@ -44,7 +44,7 @@ after(async () => {
 });
 
 async function signIn(role) {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   await page.goto(`${BASE}/admin/login/`);
@@ -66,7 +66,7 @@ async function shot(page, name) {
   await page.screenshot({
     path: join(SHOTS, `${name}.png`),
     fullPage: true,
-    clip: { x: 0, y: 0, width: 1400, height: Math.min(height, 2400) },
+    clip: { x: 0, y: 0, width: 1440, height: Math.min(height, 2400) },
   });
 }
 
@@ -98,6 +98,12 @@ describe("support", () => {
     assert.ok((await rowCount(page, "#player-events tbody tr")) >= 3);
     assert.match(await page.locator("#player-attribution").innerText(), /tiktok|google|facebook/);
     assert.equal(await page.locator("a.adjust-link").count(), 0); // not this role's job
+    // The game panels come first, above the account's fieldsets (permissions and all).
+    const panelsTop = (await page.locator("#player-balances").boundingBox()).y;
+    const attributionTop = (await page.locator("#player-attribution").boundingBox()).y;
+    const fieldsetTop = (await page.locator("#user_form fieldset").first().boundingBox()).y;
+    assert.ok(panelsTop < 400, `balances start at ${panelsTop} px`);
+    assert.ok(attributionTop < fieldsetTop, "attribution is above the fieldsets");
     await shot(page, "support-03-player-detail");
   });
 
