@@ -83,6 +83,17 @@ class PlayerAdmin(UserAdmin):
     actions = ["ban_players", "unban_players"]
     change_form_template = "admin/accounts/user/change_form.html"
 
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        # View only: the password's "Set password" button leads to a page this staff member
+        # may not open (403), so the field is not shown at all.
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "password"]})
+            for name, options in fieldsets
+        ]
+
     # --- list columns -------------------------------------------------------------------------
 
     @admin.display(description="status", ordering="is_active")

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from core.admin_readonly import ReadOnlyAdmin
+from core.admin_readonly import ReadOnlyAdmin, SaveOnlyWhatCanChange
 from economy.models import Currency, EarnRule, LedgerEntry, Wallet
 
 
@@ -32,7 +32,7 @@ class EarnRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Wallet)
-class WalletAdmin(admin.ModelAdmin):
+class WalletAdmin(SaveOnlyWhatCanChange):
     list_display = ["player", "currency", "balance", "updated_at"]
     list_filter = ["currency"]
     list_select_related = ["player", "currency"]
