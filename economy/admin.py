@@ -70,6 +70,7 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     list_select_related = ["player", "wallet__currency", "actor"]
     search_fields = ["transaction_id__exact", "player__username__exact", "idempotency_key__exact"]
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # counting per choice scans the ledger
     ordering = ["-created_at", "-id"]
 
     @admin.display(description="currency")
