@@ -63,7 +63,8 @@ class EventDayFilter(admin.SimpleListFilter):
 def day_count_total(request: HttpRequest) -> int | None:
     """The exact number of events the list shows, from the daily aggregates, when the list is
     unfiltered or filtered only by day and/or event type (valid values); else None."""
-    params = {key: request.GET.getlist(key) for key in request.GET if key not in ("p", "o")}
+    ignored = ("p", "o", "_facets")  # page, ordering, and facets (never shown here)
+    params = {key: request.GET.getlist(key) for key in request.GET if key not in ignored}
     if not set(params) <= {EventTypeFilter.parameter_name, EventDayFilter.parameter_name}:
         return None
     if any(len(values) != 1 for values in params.values()):

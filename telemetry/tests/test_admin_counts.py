@@ -71,6 +71,7 @@ def paginator_text(response):
     ("query", "text"),
     [
         ({}, "201,800 events"),
+        ({"_facets": "True", "o": "1"}, "201,800 events"),
         ({"event_type": "level_complete"}, "12,000 events"),
         ({"day": "2026-12-01"}, "12,001 events"),
         ({"day": "2026-12-02", "event_type": "purchase"}, "189,799 events"),
