@@ -1,9 +1,10 @@
-"""Players in the live-ops admin: find a player, see their wallet, ledger, events and
-attribution, ban or unban with a reason, and adjust a balance.
+"""Players in the admin, as far as the accounts app goes: find a player, ban or unban with a
+reason.
 
-Bans and adjustments go through the services (`player_ban`, `player_unban`, `wallet_adjust`),
-never through a model form, so a ban always revokes refresh tokens and an adjustment always
-writes its ledger entry. Every action is recorded in Django's admin log.
+Bans go through the services (`player_ban`, `player_unban`), never through a model form, so a ban
+always revokes refresh tokens. Every action is recorded in Django's admin log. The player page's
+game panels (balances, ledger, events, attribution) and the balance adjustment are added by
+`liveops.players`, which subclasses `PlayerAdmin` and registers it in its place.
 """
 
 from __future__ import annotations
@@ -20,21 +21,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from rest_framework import exceptions
 
 from accounts import services
 from accounts.models import User
 from core.admin_pagination import CappedCountPaginator
-from core.problems import Problem, problem_message
-from economy import selectors as economy_selectors
-from economy import services as economy_services
-from economy.adjust_forms import OneTimeAdjustForm
-from economy.models import MAX_BALANCE, Currency
-from telemetry import selectors as telemetry_selectors
-from telemetry.models import PlayerAttribution
-
-LATEST_ROWS = 20
-MEDIA_SOURCE_CHOICES = 100
 
 
 class ReasonForm(forms.Form):
@@ -43,26 +33,6 @@ class ReasonForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         help_text="Required. Kept on the player and in the admin log.",
     )
-
-
-class PlayerAdjustForm(OneTimeAdjustForm):
-    currency = forms.ModelChoiceField(queryset=Currency.objects.all(), to_field_name="code")
-    amount = forms.IntegerField(
-        min_value=-MAX_BALANCE,
-        max_value=MAX_BALANCE,
-        help_text="Signed: negative takes away. Refused, never clamped, when it does not fit.",
-    )
-    note = forms.CharField(
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="Required: why. Kept on the ledger entry and in the admin log.",
-    )
-
-    def clean_amount(self) -> int:
-        amount = int(self.cleaned_data["amount"])
-        if amount == 0:
-            raise forms.ValidationError("An adjustment of 0 changes nothing.")
-        return amount
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -80,44 +50,17 @@ class StatusFilter(admin.SimpleListFilter):
         return queryset
 
 
-class MediaSourceFilter(admin.SimpleListFilter):
-    """Attribution of the player's install; choices come from the (indexed) attribution table."""
-
-    title = "attribution (media source)"
-    parameter_name = "media_source"
-    NONE = "__none__"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        sources = (
-            PlayerAttribution.objects.order_by("media_source")
-            .values_list("media_source", flat=True)
-            .distinct()[:MEDIA_SOURCE_CHOICES]
-        )
-        return [*((source, source) for source in sources), (self.NONE, "not attributed")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> QuerySet[User]:
-        value = self.value()
-        if value == self.NONE:
-            return queryset.filter(attribution__isnull=True)
-        if value:
-            return queryset.filter(attribution__media_source=value)
-        return queryset
-
-
 @admin.register(User)
 class PlayerAdmin(UserAdmin):
     list_display = [
         "username",
         "status",
         "is_staff",
-        "media_source",
-        "campaign",
         "date_joined",
         "last_login",
         "banned_at",
     ]
-    list_filter = [StatusFilter, "is_staff", MediaSourceFilter, "groups"]
-    list_select_related = ["attribution"]
+    list_filter = [StatusFilter, "is_staff", "groups"]
     search_fields = ["username__exact", "username__startswith", "email__iexact"]
     search_help_text = "userId (exact or prefix) or e-mail."
     # The ban fields change only through the ban/unban actions (which revoke tokens).
@@ -140,21 +83,22 @@ class PlayerAdmin(UserAdmin):
     actions = ["ban_players", "unban_players"]
     change_form_template = "admin/accounts/user/change_form.html"
 
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        # View only: the password's "Set password" button leads to a page this staff member
+        # may not open (403), so the field is not shown at all.
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "password"]})
+            for name, options in fieldsets
+        ]
+
     # --- list columns -------------------------------------------------------------------------
 
     @admin.display(description="status", ordering="is_active")
     def status(self, user: User) -> str:
         return "active" if user.is_active else "banned"
-
-    @admin.display(description="media source")
-    def media_source(self, user: User) -> str:
-        attribution = _attribution(user)
-        return attribution.media_source if attribution else "-"
-
-    @admin.display(description="campaign")
-    def campaign(self, user: User) -> str:
-        attribution = _attribution(user)
-        return (attribution.campaign or "(none)") if attribution else "-"
 
     # --- permissions --------------------------------------------------------------------------
 
@@ -186,22 +130,7 @@ class PlayerAdmin(UserAdmin):
         return super().change_view(request, object_id, form_url, extra_context=context)
 
     def _player_context(self, request: HttpRequest, player: User) -> dict[str, Any]:
-        perms = request.user
-        page = economy_selectors.ledger_entries_page(
-            player=player, currency=None, limit=LATEST_ROWS, cursor=None
-        )
-        return {
-            "player": player,
-            "balances": economy_selectors.currencies_with_balances(player=player),
-            "ledger_entries": page.entries,
-            "ledger_has_more": page.next_cursor is not None,
-            "events": list(telemetry_selectors.events_recent(player=player, limit=LATEST_ROWS)),
-            "attribution": _attribution(player),
-            "can_ban": perms.has_perm("accounts.ban_player"),
-            "can_adjust": perms.has_perm("economy.adjust_wallet"),
-            "can_view_ledger": perms.has_perm("economy.view_ledgerentry"),
-            "can_view_events": perms.has_perm("telemetry.view_event"),
-        }
+        return {"player": player, "can_ban": self.has_ban_permission(request)}
 
     # --- ban and unban ------------------------------------------------------------------------
 
@@ -210,11 +139,6 @@ class PlayerAdmin(UserAdmin):
         return [
             path("<path:object_id>/ban/", wrap(self.ban_view), name="accounts_user_ban"),
             path("<path:object_id>/unban/", wrap(self.unban_view), name="accounts_user_unban"),
-            path(
-                "<path:object_id>/adjust-balance/",
-                wrap(self.adjust_view),
-                name="accounts_user_adjust",
-            ),
             *super().get_urls(),
         ]
 
@@ -293,53 +217,3 @@ class PlayerAdmin(UserAdmin):
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/accounts/user/ban_reason.html", context)
-
-    # --- balance adjustment -------------------------------------------------------------------
-
-    def adjust_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        if not request.user.has_perm("economy.adjust_wallet"):
-            raise PermissionDenied
-        player = get_object_or_404(User, pk=object_id)
-        form = PlayerAdjustForm(
-            request.POST or None,
-            initial={"currency": "coins"},
-            actor_pk=request.user.pk,
-            player_pk=player.pk,
-        )
-        if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            try:
-                entry = economy_services.wallet_adjust(
-                    player=player,
-                    currency=data["currency"],
-                    amount=data["amount"],
-                    note=data["note"],
-                    actor=request.user,  # type: ignore[arg-type]
-                    form_nonce=data["form_nonce"],
-                )
-            except (exceptions.ValidationError, Problem) as exc:
-                form.add_error(None, problem_message(exc))
-            else:
-                message = (
-                    f"Adjusted {data['currency'].code} by {entry.amount:+d} to "
-                    f"{entry.balance_after} (transaction {entry.transaction_id}): {entry.note}"
-                )
-                self.log_change(request, player, message)
-                self.message_user(request, message, messages.SUCCESS)
-                return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[player.pk]))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": f"Adjust a balance of {player}",
-            "player": player,
-            "balances": economy_selectors.currencies_with_balances(player=player),
-            "form": form,
-        }
-        return TemplateResponse(request, "admin/accounts/user/adjust_balance.html", context)
-
-
-def _attribution(user: User) -> PlayerAttribution | None:
-    try:
-        return user.attribution
-    except PlayerAttribution.DoesNotExist:
-        return None

@@ -21,6 +21,8 @@ from analytics.models import (
     RoasAnomaly,
     RoasDaily,
 )
+from core import formats
+from core.admin_columns import number_column
 from core.admin_readonly import ReadOnlyAdmin
 
 
@@ -134,15 +136,23 @@ class RoasDailyAdmin(ReadOnlyAdmin):
         "date",
         "media_source",
         "campaign",
-        "cost_usd",
-        "gross_revenue_usd",
-        "reversed_usd",
-        "revenue_usd",
-        "roas",
+        "cost",
+        "gross_revenue",
+        "reversed_column",
+        "revenue",
+        "roas_column",
     ]
     list_filter = ["media_source"]
     date_hierarchy = "date"
     search_fields = ["campaign"]
+
+    cost = number_column("cost_usd", formats.money, description="cost (USD)")
+    gross_revenue = number_column(
+        "gross_revenue_usd", formats.money, description="gross revenue (USD)"
+    )
+    reversed_column = number_column("reversed_usd", formats.money, description="reversed (USD)")
+    revenue = number_column("revenue_usd", formats.money, description="revenue (USD)")
+    roas_column = number_column("roas", formats.ratio, description="ROAS")
 
 
 @admin.register(RoasAnomaly)
@@ -151,29 +161,46 @@ class RoasAnomalyAdmin(ReadOnlyAdmin):
         "date",
         "media_source",
         "campaign",
-        "roas",
-        "baseline_roas",
+        "roas_column",
+        "baseline_roas_column",
         "baseline_days",
-        "drop",
-        "z",
-        "cost_usd",
-        "revenue_usd",
+        "drop_column",
+        "z_column",
+        "cost",
+        "revenue",
     ]
     date_hierarchy = "date"
+
+    roas_column = number_column("roas", formats.ratio, description="ROAS")
+    baseline_roas_column = number_column(
+        "baseline_roas", formats.ratio, description="baseline ROAS"
+    )
+    drop_column = number_column("drop", formats.ratio)
+    z_column = number_column("z", formats.ratio)
+    cost = number_column("cost_usd", formats.money, description="cost (USD)")
+    revenue = number_column("revenue_usd", formats.money, description="revenue (USD)")
 
 
 @admin.register(ArpdauDaily)
 class ArpdauDailyAdmin(ReadOnlyAdmin):
-    list_display = ["date", "media_source", "campaign", "revenue_usd", "dau", "arpdau"]
+    list_display = ["date", "media_source", "campaign", "revenue", "dau_column", "arpdau_column"]
     list_filter = ["media_source"]
     date_hierarchy = "date"
     search_fields = ["campaign"]
 
+    revenue = number_column("revenue_usd", formats.money, description="revenue (USD)")
+    dau_column = number_column("dau", formats.count, description="DAU")
+    arpdau_column = number_column("arpdau", formats.arpdau, description="ARPDAU")
+
 
 @admin.register(ArpdauTotal)
 class ArpdauTotalAdmin(ReadOnlyAdmin):
-    list_display = ["date", "revenue_usd", "dau", "arpdau"]
+    list_display = ["date", "revenue", "dau_column", "arpdau_column"]
     date_hierarchy = "date"
+
+    revenue = number_column("revenue_usd", formats.money, description="revenue (USD)")
+    dau_column = number_column("dau", formats.count, description="DAU")
+    arpdau_column = number_column("arpdau", formats.arpdau, description="ARPDAU")
 
 
 @admin.register(ReconciliationSummary)
@@ -181,12 +208,24 @@ class ReconciliationSummaryAdmin(ReadOnlyAdmin):
     list_display = [
         "run",
         "date",
-        "appsflyer_purchases",
-        "gateway_purchases",
-        "matched",
-        "match_rate",
-        "net_usd",
-        "unattributed_usd",
-        "rejected_rows",
+        "appsflyer",
+        "gateway",
+        "matched_column",
+        "match_rate_column",
+        "net",
+        "unattributed",
+        "rejected",
     ]
     date_hierarchy = "date"
+
+    appsflyer = number_column(
+        "appsflyer_purchases", formats.count, description="AppsFlyer purchases"
+    )
+    gateway = number_column("gateway_purchases", formats.count, description="gateway purchases")
+    matched_column = number_column("matched", formats.count)
+    match_rate_column = number_column("match_rate", formats.percent, description="match rate")
+    net = number_column("net_usd", formats.money, description="net (USD)")
+    unattributed = number_column(
+        "unattributed_usd", formats.money, description="unattributed (USD)"
+    )
+    rejected = number_column("rejected_rows", formats.count, description="rejected rows")

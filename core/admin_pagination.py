@@ -4,6 +4,9 @@ Django's changelist counts the filtered queryset to draw its paginator; on Postg
 over a big table is a full scan. This paginator counts at most `COUNT_CAP` rows and, beyond
 that, shows the planner's estimate for an unfiltered list or the cap for a filtered one.
 Use it with `show_full_result_count = False` so the second, unfiltered count is skipped too.
+When the count stopped at the cap, `capped` is True and the page says "more than 10,000" (see
+liveops/templates/admin/pagination.html) rather than a made-up exact number. A list that knows its
+exact count cheaply (from aggregates) passes it as `known_count`.
 """
 
 from typing import Any
@@ -17,8 +20,13 @@ COUNT_CAP = 10_000
 
 
 class CappedCountPaginator(Paginator):
+    capped = False
+    known_count: int | None = None
+
     @cached_property
     def count(self) -> int:
+        if self.known_count is not None:
+            return self.known_count
         queryset: QuerySet[Any] = self.object_list  # type: ignore[assignment]
         capped = queryset[: COUNT_CAP + 1].count()
         if capped <= COUNT_CAP:
@@ -32,4 +40,5 @@ class CappedCountPaginator(Paginator):
                 row = cursor.fetchone()
             if row and row[0] and row[0] > COUNT_CAP:
                 return int(row[0])
+        self.capped = True
         return COUNT_CAP

@@ -17,3 +17,24 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class SaveOnlyWhatCanChange(admin.ModelAdmin):
+    """A change page whose every field is read-only (for this staff member) shows no Save
+    buttons: there would be nothing to save."""
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> Any:
+        adminform = context.get("adminform")
+        if change and adminform is not None and not adminform.form.fields:
+            context.update(
+                show_save=False, show_save_and_continue=False, show_save_and_add_another=False
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)

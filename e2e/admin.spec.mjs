@@ -44,7 +44,7 @@ after(async () => {
 });
 
 async function signIn(role) {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   await page.goto(`${BASE}/admin/login/`);
@@ -66,7 +66,7 @@ async function shot(page, name) {
   await page.screenshot({
     path: join(SHOTS, `${name}.png`),
     fullPage: true,
-    clip: { x: 0, y: 0, width: 1400, height: Math.min(height, 2400) },
+    clip: { x: 0, y: 0, width: 1440, height: Math.min(height, 2400) },
   });
 }
 
@@ -98,6 +98,15 @@ describe("support", () => {
     assert.ok((await rowCount(page, "#player-events tbody tr")) >= 3);
     assert.match(await page.locator("#player-attribution").innerText(), /tiktok|google|facebook/);
     assert.equal(await page.locator("a.adjust-link").count(), 0); // not this role's job
+    // The game panels come first, above the account's fieldsets (permissions and all).
+    const panelsTop = (await page.locator("#player-balances").boundingBox()).y;
+    const attributionTop = (await page.locator("#player-attribution").boundingBox()).y;
+    const fieldsetTop = (await page.locator("#user_form fieldset").first().boundingBox()).y;
+    assert.ok(panelsTop < 400, `balances start at ${panelsTop} px`);
+    assert.ok(attributionTop < fieldsetTop, "attribution is above the fieldsets");
+    // View only: no "Set password" button (its page is 403) and no Save buttons.
+    assert.equal(await page.locator('a[href="../password/"]').count(), 0);
+    assert.equal(await page.locator("input[name=_save], input[name=_continue]").count(), 0);
     await shot(page, "support-03-player-detail");
   });
 
@@ -173,6 +182,8 @@ describe("economy", () => {
     assert.match(text, /\+250/);
     assert.match(text, /e2e_economy/);
     assert.match(text, /Compensation for the outage \(e2e\)/);
+    assert.equal(await page.locator('a[href="../password/"]').count(), 0); // view only
+    assert.equal(await page.locator("input[name=_save]").count(), 0);
     await shot(page, "economy-02-player-after-adjustment");
   });
 
@@ -190,6 +201,12 @@ describe("economy", () => {
     assert.equal(await page.locator("input[name=_save]").count(), 0); // read-only entry
     await open(page, "/admin/economy/wallet/");
     assert.ok((await rowCount(page)) >= 12);
+    await Promise.all([
+      page.waitForURL(/\/wallet\/\d+\/change\/$/),
+      page.locator("#result_list tbody tr a").first().click(),
+    ]);
+    assert.equal(await page.locator("input[name=_save], input[name=_continue]").count(), 0);
+    assert.equal(await page.locator(".object-tools a:has-text('Adjust balance')").count(), 1);
     await open(page, "/admin/economy/earnrule/add/");
     await page.fill("#id_reason", "daily_login");
     await page.selectOption("#id_currency", { label: "coins" });
@@ -273,6 +290,16 @@ describe("analyst", () => {
     await open(page, "/admin/reports/economy/");
     await open(page, "/admin/telemetry/event/?event_type=session_start");
     assert.ok((await rowCount(page)) >= 6);
+  });
+
+  test("reads every staff member's actions in the audit log", async () => {
+    const { page } = session;
+    await open(page, "/admin/admin/logentry/");
+    const log = await page.locator("#result_list").innerText();
+    assert.match(log, /Banned: Speed hack in ranked match \(e2e\)/); // support's
+    assert.match(log, /Adjusted coins by \+250/); // economy's
+    assert.equal(await page.locator(".object-tools a.addlink").count(), 0);
+    await shot(page, "analyst-07-audit-log");
   });
 
   test("is refused players, bans and adjustments", async () => {

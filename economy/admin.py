@@ -1,23 +1,16 @@
 """Live-ops admin: currencies and earn rules are editable; wallets change only through the
-"Adjust balance" form (a ledger entry of kind adjustment); the ledger is read-only for all."""
+"Adjust balance" form (a ledger entry of kind adjustment; the form is `liveops.adjust`, added to
+the wallet page by `liveops.players`); the ledger is read-only for all."""
 
 from typing import Any
 
-from django import forms
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
-from django.urls import URLPattern, path, reverse
+from django.contrib import admin
+from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html
-from rest_framework import exceptions
 
-from core.admin_readonly import ReadOnlyAdmin
-from core.problems import Problem, problem_message
-from economy import services
-from economy.adjust_forms import OneTimeAdjustForm
-from economy.models import MAX_BALANCE, Currency, EarnRule, LedgerEntry, Wallet
+from core.admin_readonly import ReadOnlyAdmin, SaveOnlyWhatCanChange
+from economy.models import Currency, EarnRule, LedgerEntry, Wallet
 
 
 @admin.register(Currency)
@@ -38,28 +31,8 @@ class EarnRuleAdmin(admin.ModelAdmin):
     search_fields = ["reason"]
 
 
-class WalletAdjustForm(OneTimeAdjustForm):
-    amount = forms.IntegerField(
-        min_value=-MAX_BALANCE,
-        max_value=MAX_BALANCE,
-        help_text="Signed: negative takes away. Refused, never clamped, when it does not fit.",
-    )
-    currency = forms.ModelChoiceField(queryset=Currency.objects.all(), to_field_name="code")
-    note = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=2000,
-        help_text="Why: shown in the audit trail.",
-    )
-
-    def clean_amount(self) -> int:
-        amount = self.cleaned_data["amount"]
-        if amount == 0:
-            raise forms.ValidationError("An adjustment of 0 changes nothing.")
-        return int(amount)
-
-
 @admin.register(Wallet)
-class WalletAdmin(admin.ModelAdmin):
+class WalletAdmin(SaveOnlyWhatCanChange):
     list_display = ["player", "currency", "balance", "updated_at"]
     list_filter = ["currency"]
     list_select_related = ["player", "currency"]
@@ -79,65 +52,6 @@ class WalletAdmin(admin.ModelAdmin):
         url = reverse("admin:economy_ledgerentry_changelist") + f"?wallet__id__exact={wallet.pk}"
         return format_html('<a href="{}">Ledger entries of this wallet</a>', url)
 
-    def get_urls(self) -> list[URLPattern]:
-        adjust = path(
-            "<path:object_id>/adjust/",
-            self.admin_site.admin_view(self.adjust_view),
-            name="economy_wallet_adjust",
-        )
-        return [adjust, *super().get_urls()]
-
-    def adjust_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        wallet = get_object_or_404(
-            Wallet.objects.select_related("player", "currency"), pk=object_id
-        )
-        if not request.user.has_perm("economy.adjust_wallet"):
-            raise PermissionDenied
-        form = WalletAdjustForm(
-            request.POST or None,
-            initial={"currency": wallet.currency.code},
-            actor_pk=request.user.pk,
-            player_pk=wallet.player_id,
-        )
-        if request.method == "POST" and form.is_valid():
-            adjusted = self._adjust(request, wallet, form)
-            if adjusted is not None:
-                return HttpResponseRedirect(
-                    reverse("admin:economy_wallet_change", args=[adjusted.wallet_id])
-                )
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": f"Adjust the balance of {wallet.player}",
-            "wallet": wallet,
-            "form": form,
-        }
-        return TemplateResponse(request, "admin/economy/wallet/adjust.html", context)
-
-    def _adjust(
-        self, request: HttpRequest, wallet: Wallet, form: WalletAdjustForm
-    ) -> LedgerEntry | None:
-        data = form.cleaned_data
-        try:
-            entry = services.wallet_adjust(
-                player=wallet.player,
-                currency=data["currency"],
-                amount=data["amount"],
-                note=data["note"],
-                actor=request.user,  # type: ignore[arg-type]
-                form_nonce=data["form_nonce"],
-            )
-        except (exceptions.ValidationError, Problem) as exc:
-            form.add_error(None, problem_message(exc))
-            return None
-        message = (
-            f"Adjusted {entry.wallet.currency.code} by {entry.amount:+d} to {entry.balance_after} "
-            f"(transaction {entry.transaction_id}): {entry.note}"
-        )
-        self.log_change(request, entry.wallet, message)
-        self.message_user(request, message, messages.SUCCESS)
-        return entry
-
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
@@ -156,6 +70,7 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     list_select_related = ["player", "wallet__currency", "actor"]
     search_fields = ["transaction_id__exact", "player__username__exact", "idempotency_key__exact"]
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # counting per choice scans the ledger
     ordering = ["-created_at", "-id"]
 
     @admin.display(description="currency")

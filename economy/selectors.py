@@ -24,7 +24,13 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, TruncDate
 
 from accounts.models import User
-from economy.models import Currency, LedgerEntry, Wallet
+from economy.models import (
+    ADJUST_FORM_MAX_AGE_SECONDS,
+    MAX_BALANCE,
+    Currency,
+    LedgerEntry,
+    Wallet,
+)
 
 CURSOR_SALT = "economy.transactions.cursor"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -66,6 +72,17 @@ class LedgerCursor:
 class LedgerPage:
     entries: list[LedgerEntry]
     next_cursor: LedgerCursor | None
+
+
+def currencies() -> QuerySet[Currency]:
+    """Every currency, by code (lazy: the admin's adjust form takes it as its choices)."""
+    return Currency.objects.order_by("code")
+
+
+def adjust_limits() -> tuple[int, int]:
+    """(the largest balance any wallet may hold, the age in seconds after which an admin adjust
+    form is stale)."""
+    return MAX_BALANCE, ADJUST_FORM_MAX_AGE_SECONDS
 
 
 def currencies_with_balances(*, player: User) -> list[tuple[Currency, int]]:

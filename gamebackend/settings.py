@@ -181,6 +181,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# One date format in the admin: days "2026-12-03", moments "2026-12-03 08:20" (UTC).
+FORMAT_MODULE_PATH = ["gamebackend.formats"]
 
 STATIC_URL = "static/"
 # collectstatic's output; a relative path is under the project directory.

@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.core.paginator import Paginator
+from django.db.models import QuerySet, Sum
 from django.http import HttpRequest
 
 from core.admin_pagination import CappedCountPaginator
@@ -59,6 +60,26 @@ class EventDayFilter(admin.SimpleListFilter):
         return queryset.filter(timestamp__gte=start, timestamp__lt=start + timedelta(days=1))
 
 
+def day_count_total(request: HttpRequest) -> int | None:
+    """The exact number of events the list shows, from the daily aggregates, when the list is
+    unfiltered or filtered only by day and/or event type (valid values); else None."""
+    ignored = ("p", "o", "_facets")  # page, ordering, and facets (never shown here)
+    params = {key: request.GET.getlist(key) for key in request.GET if key not in ignored}
+    if not set(params) <= {EventTypeFilter.parameter_name, EventDayFilter.parameter_name}:
+        return None
+    if any(len(values) != 1 for values in params.values()):
+        return None
+    rows = EventDayCount.objects.all()
+    if event_type := request.GET.get(EventTypeFilter.parameter_name):
+        rows = rows.filter(event_type=event_type)
+    if day := request.GET.get(EventDayFilter.parameter_name):
+        try:
+            rows = rows.filter(day=date.fromisoformat(day))
+        except ValueError:
+            return None
+    return int(rows.aggregate(total=Sum("event_count"))["total"] or 0)
+
+
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
     list_display = ["id", "player", "event_type", "timestamp", "received_at", "event_id"]
@@ -69,8 +90,21 @@ class EventAdmin(ReadOnlyAdmin):
     list_select_related = ["player"]
     ordering = ["-id"]
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # a facet count is a scan of the events per choice
     paginator = CappedCountPaginator
     list_per_page = 50
+
+    def get_paginator(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Event],
+        per_page: int,
+        orphans: int = 0,
+        allow_empty_first_page: bool = True,
+    ) -> Paginator:
+        paginator = CappedCountPaginator(queryset, per_page, orphans, allow_empty_first_page)
+        paginator.known_count = day_count_total(request)
+        return paginator
 
 
 @admin.register(Click)
@@ -80,6 +114,7 @@ class ClickAdmin(ReadOnlyAdmin):
     search_fields = ["click_id__exact", "network_click_id__exact"]
     ordering = ["-id"]
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # counting per choice scans the clicks
     paginator = CappedCountPaginator
 
 

@@ -12,6 +12,7 @@ from telemetry.models import (
     ActiveDayPairCount,
     Event,
     EventDayCount,
+    PlayerAttribution,
     PlayerEventDayCount,
 )
 
@@ -41,6 +42,31 @@ class EventStats:
 def events_recent(*, player: User, limit: int) -> QuerySet[Event]:
     """The player's newest events by client time, ties by id (the newer insert first)."""
     return Event.objects.filter(player=player).order_by("-timestamp", "-id")[:limit]
+
+
+def player_attribution(*, player: User) -> PlayerAttribution | None:
+    """The player's attribution, or None (organic); reads the cached relation when the player
+    was loaded with `select_related("attribution")`."""
+    try:
+        return player.attribution
+    except PlayerAttribution.DoesNotExist:
+        return None
+
+
+def attribution_media_sources(*, limit: int) -> list[str]:
+    """The first `limit` distinct media sources of the attributions, in order (indexed)."""
+    return list(
+        PlayerAttribution.objects.order_by("media_source")
+        .values_list("media_source", flat=True)
+        .distinct()[:limit]
+    )
+
+
+def players_by_media_source(*, players: QuerySet[User], media_source: str | None) -> QuerySet[User]:
+    """`players` attributed to `media_source`; None: the players without an attribution."""
+    if media_source is None:
+        return players.filter(attribution__isnull=True)
+    return players.filter(attribution__media_source=media_source)
 
 
 def event_stats(*, day_from: date | None, day_to: date | None) -> EventStats:

@@ -255,11 +255,16 @@ def test_who_can_browse_events_and_clicks(role, status):
         assert client.get(reverse(f"admin:{name}_changelist")).status_code == status
 
 
-def test_staff_without_a_role_sees_nothing():
+def test_staff_without_a_role_sees_nothing_but_the_audit_log():
     client = admin_client(staff_in(None))
     index = client.get(reverse("admin:index"))
     assert index.status_code == 200
-    assert index.context["app_list"] == []
+    listed = [
+        (app["app_label"], model["object_name"])
+        for app in index.context["app_list"]
+        for model in app["models"]
+    ]
+    assert listed == [("admin", "LogEntry")]
     assert client.get(reverse("admin-reports:economy-flows")).status_code == 403
 
 
@@ -269,3 +274,42 @@ def test_players_cannot_reach_the_admin():
     response = client.get(reverse("admin:accounts_user_changelist"))
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
     assert User.objects.filter(is_staff=True).count() == 0
+
+
+# --- controls a role cannot use are not shown ------------------------------------------------
+
+
+@pytest.mark.parametrize(("role", "shown"), [("support", False), ("economy", False), (None, True)])
+def test_set_password_is_shown_only_to_who_may_change_the_player(role, shown, admin_user):
+    player = PlayerFactory(username="p_pw")
+    staff = admin_user if role is None else staff_in(role)
+
+    page = admin_client(staff).get(reverse("admin:accounts_user_change", args=[player.pk]))
+
+    content = page.content.decode()
+    assert page.status_code == 200
+    assert ('href="../password/"' in content) is shown
+    assert ("field-password" in content) is shown
+    assert ('name="_save"' in content) is shown
+
+
+def test_a_wallet_page_has_no_save_buttons_even_for_a_superuser(admin_user):
+    player = PlayerFactory()
+    coins, _ = Currency.objects.get_or_create(code="coins", defaults={"name": "Coins"})
+    economy_services.wallet_earn(player=player, currency=coins, amount=5, reason="quest")
+    wallet = Wallet.objects.get(player=player)
+
+    content = (
+        admin_client(admin_user)
+        .get(reverse("admin:economy_wallet_change", args=[wallet.pk]))
+        .content.decode()
+    )
+
+    for name in ("_save", "_continue", "_addanother"):
+        assert f'name="{name}"' not in content
+    assert 'class="closelink"' in content
+    # an editable page keeps them
+    currency_page = admin_client(admin_user).get(
+        reverse("admin:economy_currency_change", args=[coins.pk])
+    )
+    assert 'name="_save"' in currency_page.content.decode()

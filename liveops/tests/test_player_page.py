@@ -17,7 +17,7 @@ from economy import services as economy_services
 from economy.models import Currency, LedgerEntry
 from telemetry.models import Click, Event, PlayerAttribution
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("coins")]
 
 CHANGELIST = "admin:accounts_user_changelist"
 
@@ -265,3 +265,17 @@ def test_players_cannot_be_deleted_from_the_admin(admin_user):
 def test_recent_activity_dates_render(admin_user):
     player = PlayerFactory(last_login=timezone.now() - timedelta(days=1))
     assert admin_client(admin_user).get(change_url(player)).status_code == 200
+
+
+def test_the_game_panels_come_before_the_account_fieldsets():
+    player = PlayerFactory(username="p_order")
+    client = admin_client(staff_in("support"))
+
+    page = client.get(change_url(player)).content.decode()
+
+    panels = [page.index(f'id="player-{name}"') for name in ("balances", "ledger", "events")]
+    panels.append(page.index('id="player-attribution"'))
+    first_fieldset = page.index("<fieldset")
+    assert panels == sorted(panels)
+    assert panels[-1] < first_fieldset
+    assert page.index('id="player-status"') < panels[0]
