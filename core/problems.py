@@ -15,6 +15,8 @@ from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 
+from core import metrics
+
 logger = logging.getLogger("gamebackend.errors")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -231,9 +233,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
 
 
 def database_unavailable_count() -> None:
-    from core.metrics import db_unavailable  # metrics imports this module
-
-    db_unavailable.inc()
+    metrics.db_unavailable.inc()
 
 
 def problem_response(

@@ -342,7 +342,7 @@ def test_an_overflow_in_the_database_is_a_500_not_database_unavailable(monkeypat
     def overflowing(registry):
         raise overflow
 
-    monkeypatch.setattr("core.metrics.generate_latest", overflowing)
+    monkeypatch.setattr("core.views.generate_latest", overflowing)
 
     response = Client(raise_request_exception=False).get("/metrics")
 
