@@ -20,7 +20,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from rest_framework import exceptions
 
 from accounts import services
 from accounts.models import User
@@ -317,7 +316,7 @@ class PlayerAdmin(UserAdmin):
                     actor=request.user,  # type: ignore[arg-type]
                     form_nonce=data["form_nonce"],
                 )
-            except (exceptions.ValidationError, Problem) as exc:
+            except Problem as exc:
                 form.add_error(None, problem_message(exc))
             else:
                 message = (

@@ -19,6 +19,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.errors import AccountBanned, AccountLocked, InvalidCredentials, TokenInvalid
 from accounts.models import User
+from core.problems import InvalidInput
 
 logger = logging.getLogger(__name__)
 
@@ -226,25 +227,13 @@ def account_set_password(*, user: User, password: str, current_password: str | N
         )
     has_password = user.has_usable_password()
     if has_password and current_password is None:
-        raise exceptions.ValidationError(
-            {
-                "currentPassword": [
-                    exceptions.ErrorDetail(
-                        "Send the current password to change it.", code="required"
-                    )
-                ]
-            }
+        raise InvalidInput(
+            {"currentPassword": ["Send the current password to change it."]}, code="required"
         )
     try:
         validate_password(password, user=user)
     except DjangoValidationError as exc:
-        raise exceptions.ValidationError(
-            {
-                "password": [
-                    exceptions.ErrorDetail(msg, code="weak_password") for msg in exc.messages
-                ]
-            }
-        ) from None
+        raise InvalidInput({"password": exc.messages}, code="weak_password") from None
     if has_password and not password_verify(user=user, password=current_password):
         raise InvalidCredentials("The current password is wrong.")
     user.set_password(password)
@@ -255,7 +244,7 @@ def player_ban(*, player: User, reason: str) -> None:
     """Ban at once: live access tokens fail their next request (the user is inactive) and
     every refresh token is revoked."""
     if not reason.strip():
-        raise exceptions.ValidationError({"reason": ["A ban needs a reason."]})
+        raise InvalidInput({"reason": ["A ban needs a reason."]})
     with transaction.atomic():
         User.objects.filter(pk=player.pk).update(
             is_active=False, banned_at=timezone.now(), ban_reason=reason.strip()
@@ -266,7 +255,7 @@ def player_ban(*, player: User, reason: str) -> None:
 
 def player_unban(*, player: User, reason: str) -> None:
     if not reason.strip():
-        raise exceptions.ValidationError({"reason": ["An unban needs a reason."]})
+        raise InvalidInput({"reason": ["An unban needs a reason."]})
     User.objects.filter(pk=player.pk).update(is_active=True, banned_at=None, ban_reason="")
     player.refresh_from_db()
 

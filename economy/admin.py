@@ -11,7 +11,6 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
-from rest_framework import exceptions
 
 from core.admin_readonly import ReadOnlyAdmin
 from core.problems import Problem, problem_message
@@ -127,7 +126,7 @@ class WalletAdmin(admin.ModelAdmin):
                 actor=request.user,  # type: ignore[arg-type]
                 form_nonce=data["form_nonce"],
             )
-        except (exceptions.ValidationError, Problem) as exc:
+        except Problem as exc:
             form.add_error(None, problem_message(exc))
             return None
         message = (

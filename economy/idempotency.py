@@ -30,12 +30,17 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.http import HttpResponse
 from django.utils import timezone
-from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
 from accounts.models import User
-from core.problems import PROBLEM_CONTENT_TYPE, Problem, problem_body, problem_code
+from core.problems import (
+    PROBLEM_CONTENT_TYPE,
+    InvalidInput,
+    Problem,
+    problem_body,
+    problem_code,
+)
 from economy.errors import IdempotencyClaimLost, IdempotencyKeyReused, RequestInProgress
 from economy.models import IdempotencyRecord, LedgerEntry
 
@@ -102,14 +107,8 @@ def idempotency_key_from(request: Request) -> str | None:
     if key is None:
         return None
     if not 1 <= len(key) <= MAX_KEY_LENGTH:
-        raise exceptions.ValidationError(
-            {
-                KEY_HEADER: [
-                    exceptions.ErrorDetail(
-                        f"Must be 1 to {MAX_KEY_LENGTH} characters.", code="invalid_length"
-                    )
-                ]
-            }
+        raise InvalidInput(
+            {KEY_HEADER: [f"Must be 1 to {MAX_KEY_LENGTH} characters."]}, code="invalid_length"
         )
     return key
 

@@ -15,11 +15,11 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
-from rest_framework import exceptions
 
 from accounts.models import User
 from core import metrics
 from core.logging import request_id_var
+from core.problems import InvalidInput
 from economy.errors import (
     AdjustFormAlreadySubmitted,
     AdjustmentNotAllowed,
@@ -142,13 +142,13 @@ def wallet_adjust(
 
     `form_nonce` (the admin forms' one-time token) is consumed in the same transaction, so one
     rendered form makes at most one adjustment; a used one raises AdjustFormAlreadySubmitted."""
-    errors = {}
+    errors: dict[str, list[str]] = {}
     if amount == 0 or abs(amount) > MAX_BALANCE:
         errors["amount"] = [f"A non-zero integer between -{MAX_BALANCE} and {MAX_BALANCE}."]
     if not note.strip():
         errors["note"] = ["An adjustment needs a note saying why."]
     if errors:
-        raise exceptions.ValidationError(errors)
+        raise InvalidInput(errors)
     if not (actor.is_staff and actor.is_active):
         raise AdjustmentNotAllowed()
     with transaction.atomic(durable=True):

@@ -131,8 +131,13 @@ def test_empty_or_over_long_keys_are_400(player_client, player, key):
     response = post(player_client, "/earn", EARN, key=key)
 
     assert response.status_code == 400
-    assert response.json()["code"] == "validation_error"
-    assert response.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.content == (
+        b'{"type":"urn:gamebackend:problem:validation_error","title":"Bad Request","status":400,'
+        b'"code":"validation_error","detail":"The request is not valid; see errors.","errors":'
+        b'[{"field":"Idempotency-Key","code":"invalid_length",'
+        b'"message":"Must be 1 to 128 characters."}]}'
+    )
     assert nothing_written(player, balance=None, entries=0)
     assert IdempotencyRecord.objects.count() == 0
 

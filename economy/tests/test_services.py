@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 from django.db import transaction
-from rest_framework import exceptions
 
 from accounts.tests.factories import PlayerFactory, StaffFactory
+from core.problems import InvalidInput
 from economy.errors import (
     AdjustmentNotAllowed,
     BalanceLimit,
@@ -257,15 +257,26 @@ def test_adjust_ignores_earn_rules(player, coins, settings):
     assert entry.balance_after == 1000
 
 
+AMOUNT_MESSAGE = f"A non-zero integer between -{MAX_BALANCE} and {MAX_BALANCE}."
+NOTE_MESSAGE = "An adjustment needs a note saying why."
+
+
 @pytest.mark.parametrize(
-    ("amount", "note", "field"),
-    [(0, "why", "amount"), (MAX_BALANCE + 1, "why", "amount"), (5, "", "note"), (5, "  ", "note")],
+    ("amount", "note", "errors"),
+    [
+        (0, "why", {"amount": [AMOUNT_MESSAGE]}),
+        (MAX_BALANCE + 1, "why", {"amount": [AMOUNT_MESSAGE]}),
+        (5, "", {"note": [NOTE_MESSAGE]}),
+        (5, "  ", {"note": [NOTE_MESSAGE]}),
+        (0, " ", {"amount": [AMOUNT_MESSAGE], "note": [NOTE_MESSAGE]}),
+    ],
 )
-def test_adjust_needs_a_non_zero_amount_and_a_note(player, coins, amount, note, field):
-    with pytest.raises(exceptions.ValidationError) as raised:
+def test_adjust_needs_a_non_zero_amount_and_a_note(player, coins, amount, note, errors):
+    with pytest.raises(InvalidInput) as raised:
         wallet_adjust(player=player, currency=coins, amount=amount, note=note, actor=StaffFactory())
 
-    assert list(raised.value.detail) == [field]
+    assert raised.value.errors == errors
+    assert raised.value.code == "invalid"
     assert nothing_written(player, balance=None, entries=0)
 
 

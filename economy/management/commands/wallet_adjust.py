@@ -1,10 +1,9 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from rest_framework import exceptions
 
 from accounts.models import User
-from core.problems import Problem, flatten_errors
+from core.problems import InvalidInput, Problem
 from economy import services
 from economy.models import DEFAULT_CURRENCY_CODE, Currency
 
@@ -39,9 +38,13 @@ class Command(BaseCommand):
                 note=options["note"],
                 actor=actor,
             )
-        except exceptions.ValidationError as exc:
+        except InvalidInput as exc:
             raise CommandError(
-                "; ".join(f"{e['field']}: {e['message']}" for e in flatten_errors(exc.detail))
+                "; ".join(
+                    f"{field}: {message}"
+                    for field, messages in exc.errors.items()
+                    for message in messages
+                )
             ) from None
         except Problem as exc:
             raise CommandError(f"{exc.default_code}: {exc.detail}") from None
