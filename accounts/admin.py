@@ -24,6 +24,7 @@ from django.urls import URLPattern, path, reverse
 from accounts import services
 from accounts.models import User
 from core.admin_pagination import CappedCountPaginator
+from core.middleware import request_id_of
 from core.problems import Problem, problem_message
 from economy import selectors as economy_selectors
 from economy import services as economy_services
@@ -314,6 +315,7 @@ class PlayerAdmin(UserAdmin):
                     amount=data["amount"],
                     note=data["note"],
                     actor=request.user,  # type: ignore[arg-type]
+                    request_id=request_id_of(request),
                     form_nonce=data["form_nonce"],
                 )
             except Problem as exc:

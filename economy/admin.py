@@ -13,6 +13,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from core.admin_readonly import ReadOnlyAdmin
+from core.middleware import request_id_of
 from core.problems import Problem, problem_message
 from economy import services
 from economy.adjust_forms import OneTimeAdjustForm
@@ -124,6 +125,7 @@ class WalletAdmin(admin.ModelAdmin):
                 amount=data["amount"],
                 note=data["note"],
                 actor=request.user,  # type: ignore[arg-type]
+                request_id=request_id_of(request),
                 form_nonce=data["form_nonce"],
             )
         except Problem as exc:

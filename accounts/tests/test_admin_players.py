@@ -92,10 +92,16 @@ def test_detail_page_shows_balances_ledger_events_and_attribution():
     player = PlayerFactory(username="p_detail")
     attribute(player, "tiktok", "launch<b>")
     gems = Currency.objects.create(code="gems", name="Gems")
-    economy_services.wallet_earn(player=player, currency=gems, amount=70, reason="quest_reward")
+    economy_services.wallet_earn(
+        player=player, currency=gems, amount=70, reason="quest_reward", request_id=""
+    )
     coins = Currency.objects.get(code="coins")
-    economy_services.wallet_earn(player=player, currency=coins, amount=500, reason="daily_login")
-    economy_services.wallet_spend(player=player, currency=coins, amount=120, reason="shop_sword")
+    economy_services.wallet_earn(
+        player=player, currency=coins, amount=500, reason="daily_login", request_id=""
+    )
+    economy_services.wallet_spend(
+        player=player, currency=coins, amount=120, reason="shop_sword", request_id=""
+    )
     Event.objects.create(
         player=player,
         event_type="level_complete",

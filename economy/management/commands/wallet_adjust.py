@@ -37,6 +37,7 @@ class Command(BaseCommand):
                 amount=options["amount"],
                 note=options["note"],
                 actor=actor,
+                request_id="",  # a command serves no request
             )
         except InvalidInput as exc:
             raise CommandError(
