@@ -3,7 +3,8 @@ attribution, ban or unban with a reason, and adjust a balance.
 
 Bans and adjustments go through the services (`player_ban`, `player_unban`, `wallet_adjust`),
 never through a model form, so a ban always revokes refresh tokens and an adjustment always
-writes its ledger entry. Every action is recorded in Django's admin log.
+writes its ledger entry. Every action is recorded in Django's admin log; a ban or unban also
+writes a BanRecord in the service's transaction, listed read-only on the player page.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from accounts import services
-from accounts.models import User
+from accounts.models import BanRecord, User
 from core.admin_pagination import CappedCountPaginator
 from core.middleware import request_id_of
 from core.problems import Problem, problem_message
@@ -104,8 +105,32 @@ class MediaSourceFilter(admin.SimpleListFilter):
         return queryset
 
 
+class BanRecordInline(admin.TabularInline):
+    """The player's bans and unbans, newest first: written only by the services, read-only here."""
+
+    model = BanRecord
+    fk_name = "player"
+    fields = ["created_at", "action", "reason", "actor"]
+    readonly_fields = ["created_at", "action", "reason", "actor"]
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[BanRecord]:
+        return super().get_queryset(request).select_related("actor")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(User)
 class PlayerAdmin(UserAdmin):
+    inlines = [BanRecordInline]
     list_display = [
         "username",
         "status",
@@ -169,6 +194,9 @@ class PlayerAdmin(UserAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_inlines(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        return list(self.inlines) if obj is not None else []  # no ban records on the add page
 
     # --- the detail page ----------------------------------------------------------------------
 
@@ -264,11 +292,12 @@ class PlayerAdmin(UserAdmin):
         return self._reason_page(request, players=[player], form=form, ban=ban, bulk=False)
 
     def _apply_ban(self, request: HttpRequest, player: User, *, ban: bool, reason: str) -> None:
+        actor: User = request.user  # type: ignore[assignment]  # only staff reach the admin
         if ban:
-            services.player_ban(player=player, reason=reason)
+            services.player_ban(player=player, reason=reason, actor=actor)
             self.log_change(request, player, f"Banned: {reason}")
         else:
-            services.player_unban(player=player, reason=reason)
+            services.player_unban(player=player, reason=reason, actor=actor)
             self.log_change(request, player, f"Unbanned: {reason}")
 
     def _reason_page(

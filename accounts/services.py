@@ -18,7 +18,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.errors import AccountBanned, AccountLocked, InvalidCredentials, TokenInvalid
-from accounts.models import User
+from accounts.models import BanRecord, User
 from core.problems import InvalidInput
 
 logger = logging.getLogger(__name__)
@@ -240,24 +240,40 @@ def account_set_password(*, user: User, password: str, current_password: str | N
     user.save(update_fields=["password"])
 
 
-def player_ban(*, player: User, reason: str) -> None:
+def player_ban(*, player: User, reason: str, actor: User | None) -> BanRecord:
     """Ban at once: live access tokens fail their next request (the user is inactive) and
-    every refresh token is revoked."""
-    if not reason.strip():
+    every refresh token is revoked. `actor` is the staff member (None from no one, e.g. a
+    command); the ban and its BanRecord commit together."""
+    reason = reason.strip()
+    if not reason:
         raise InvalidInput({"reason": ["A ban needs a reason."]})
-    with transaction.atomic():
-        User.objects.filter(pk=player.pk).update(
-            is_active=False, banned_at=timezone.now(), ban_reason=reason.strip()
-        )
+    with transaction.atomic(durable=True):
+        now = timezone.now()
+        User.objects.filter(pk=player.pk).update(is_active=False, banned_at=now, ban_reason=reason)
         refresh_tokens_revoke(user_id=player.username)
+        record = BanRecord.objects.create(
+            player=player, action=BanRecord.Action.BAN, reason=reason, actor=actor, created_at=now
+        )
     player.refresh_from_db()
+    return record
 
 
-def player_unban(*, player: User, reason: str) -> None:
-    if not reason.strip():
+def player_unban(*, player: User, reason: str, actor: User | None) -> BanRecord:
+    """Lift a ban; the reason is kept on the BanRecord written in the same transaction."""
+    reason = reason.strip()
+    if not reason:
         raise InvalidInput({"reason": ["An unban needs a reason."]})
-    User.objects.filter(pk=player.pk).update(is_active=True, banned_at=None, ban_reason="")
+    with transaction.atomic(durable=True):
+        User.objects.filter(pk=player.pk).update(is_active=True, banned_at=None, ban_reason="")
+        record = BanRecord.objects.create(
+            player=player,
+            action=BanRecord.Action.UNBAN,
+            reason=reason,
+            actor=actor,
+            created_at=timezone.now(),
+        )
     player.refresh_from_db()
+    return record
 
 
 @dataclass(frozen=True)

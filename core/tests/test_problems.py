@@ -247,7 +247,7 @@ def test_banned_player_cannot_use_a_live_token(api_client):
 
     player = PlayerFactory()
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair_issue(user=player).access}")
-    player_ban(player=player, reason="chargeback fraud")
+    player_ban(player=player, reason="chargeback fraud", actor=None)
 
     assert_problem(api_client.post("/account/password", {}, format="json"), 401, "token_invalid")
 
