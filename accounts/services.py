@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework_simplejwt.exceptions import TokenBackendError
@@ -22,6 +23,13 @@ from accounts.models import BanRecord, User
 from core.problems import InvalidInput
 
 logger = logging.getLogger(__name__)
+
+
+# Sent by `player_login` when a first login created the player, before any credential check,
+# with `player` and the login's `click_id` (None when it had none). Telemetry attributes the
+# install to the click (telemetry.receivers); accounts needs nothing from telemetry. Receivers
+# run in the request, and an error they raise fails the login.
+player_created = Signal()
 
 
 @dataclass(frozen=True)
@@ -72,10 +80,8 @@ def player_login(*, user_id: str, password: str | None, click_id: str | None) ->
     usable password cannot sign in here at all.
     """
     user, created = player_get_or_create(user_id=user_id)
-    if created and click_id:
-        from telemetry.services import player_attribute_from_click
-
-        player_attribute_from_click(player=user, click_id=click_id)
+    if created:
+        player_created.send(sender=User, player=user, click_id=click_id)
 
     if (is_staff_account(user) or user.has_usable_password()) and not password_verify(
         user=user, password=password
