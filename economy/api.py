@@ -1,8 +1,12 @@
 """One view per operation: parse → one service or selector call → render."""
 
+from __future__ import annotations
+
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
@@ -16,7 +20,6 @@ from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import User
 from core.middleware import request_id_of
 from core.throttles import PlayerWriteRateThrottle
 from core.views import ApiView
@@ -41,6 +44,9 @@ from economy.serializers import (
     wallet_change_body,
 )
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     KEY_HEADER,
     OpenApiTypes.STR,
@@ -56,7 +62,7 @@ PROBLEM = OpenApiResponse(EconomyProblemSerializer, description="`validation_err
 
 def request_player(request: Request) -> User:
     """The authenticated player (every economy view requires authentication)."""
-    if not isinstance(request.user, User):
+    if not isinstance(request.user, get_user_model()):
         raise exceptions.NotAuthenticated()
     return request.user
 

@@ -17,6 +17,8 @@ Every store is fenced by the claim token: a request whose claim was taken over c
 store an outcome, and its ledger write rolls back with `IdempotencyClaimLost`.
 """
 
+from __future__ import annotations
+
 import hashlib
 import json
 import logging
@@ -24,7 +26,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
@@ -33,7 +35,6 @@ from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
-from accounts.models import User
 from core.problems import (
     PROBLEM_CONTENT_TYPE,
     InvalidInput,
@@ -43,6 +44,9 @@ from core.problems import (
 )
 from economy.errors import IdempotencyClaimLost, IdempotencyKeyReused, RequestInProgress
 from economy.models import IdempotencyRecord, LedgerEntry
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 logger = logging.getLogger(__name__)
 

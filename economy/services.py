@@ -11,15 +11,17 @@ A money write has no hidden inputs: the request id stored on each ledger entry i
 (`request_id`, "" outside a request), passed by the API views and the admin.
 """
 
+from __future__ import annotations
+
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from accounts.models import User
 from core import metrics
 from core.problems import InvalidInput
 from economy.errors import (
@@ -41,6 +43,9 @@ from economy.models import (
     LedgerEntry,
     Wallet,
 )
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 Kind = LedgerEntry.Kind
 ADJUSTMENT_REASON = "staff_adjustment"

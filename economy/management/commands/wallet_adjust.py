@@ -1,8 +1,8 @@
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.models import User
 from core.problems import InvalidInput, Problem
 from economy import services
 from economy.models import DEFAULT_CURRENCY_CODE, Currency
@@ -21,10 +21,11 @@ class Command(BaseCommand):
         parser.add_argument("--actor", required=True, help="userId of the staff member.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        player = User.objects.filter(username=options["user"]).first()
+        users = get_user_model().objects
+        player = users.filter(username=options["user"]).first()
         if player is None:
             raise CommandError(f"No user {options['user']!r}.")
-        actor = User.objects.filter(username=options["actor"]).first()
+        actor = users.filter(username=options["actor"]).first()
         if actor is None:
             raise CommandError(f"No user {options['actor']!r}.")
         currency = Currency.objects.filter(code=options["currency"]).first()
