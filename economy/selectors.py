@@ -6,13 +6,14 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.core import signing
 from django.db import connection
 from django.db.models import (
+    Count,
     F,
     OuterRef,
     Q,
@@ -24,7 +25,7 @@ from django.db.models import (
     Window,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
 
 from economy.models import Currency, LedgerEntry, Wallet
 
@@ -217,3 +218,74 @@ def ledger_audit() -> LedgerAudit:
     return LedgerAudit(
         wallets=Wallet.objects.count(), entries=LedgerEntry.objects.count(), violations=violations
     )
+
+
+# --- Sources and sinks: currency granted and spent per day ---------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerFlow:
+    """What one (UTC day, currency, kind, reason) granted (positive amounts) and spent
+    (negative amounts, as a positive number), over `entries` ledger entries."""
+
+    day: date
+    currency: str
+    kind: str
+    reason: str
+    granted: int
+    spent: int
+    entries: int
+
+
+# Amounts are summed as two parts, amount / 2**32 and amount % 2**32 (both truncate toward zero
+# in SQLite and PostgreSQL, so part * 2**32 + rest == amount for either sign): SQLite's SUM() of
+# 64-bit integers fails with "integer overflow" past 2**63 - 1, while each part's sum stays far
+# inside that range for up to 2**31 entries. PostgreSQL sums bigints exactly anyway.
+_SPLIT = 2**32
+
+
+def _exact_sum(condition: Q) -> dict[str, Sum]:
+    return {
+        "high": Sum(F("amount") / _SPLIT, filter=condition, default=0),
+        "low": Sum(F("amount") % _SPLIT, filter=condition, default=0),
+    }
+
+
+def ledger_flows(*, day_from: date, day_to: date) -> list[LedgerFlow]:
+    """Currency granted and spent per UTC day, currency, kind and reason, from `day_from` to
+    `day_to` inclusive, in that order: one GROUP BY over the range; the sums are exact."""
+    start = datetime.combine(day_from, time.min, tzinfo=UTC)
+    end = datetime.combine(day_to + timedelta(days=1), time.min, tzinfo=UTC)
+    granted, spent = _exact_sum(Q(amount__gt=0)), _exact_sum(Q(amount__lt=0))
+    rows = (
+        LedgerEntry.objects.filter(created_at__gte=start, created_at__lt=end)
+        .annotate(day=TruncDate("created_at", tzinfo=UTC))
+        .values("day", "wallet__currency__code", "kind", "reason")
+        .annotate(
+            granted_high=granted["high"],
+            granted_low=granted["low"],
+            spent_high=spent["high"],
+            spent_low=spent["low"],
+            entries=Count("id"),
+        )
+        .order_by("day", "wallet__currency__code", "kind", "reason")
+    )
+    return [
+        LedgerFlow(
+            day=row["day"],
+            currency=row["wallet__currency__code"],
+            kind=row["kind"],
+            reason=row["reason"],
+            granted=int(row["granted_high"]) * _SPLIT + int(row["granted_low"]),
+            spent=-(int(row["spent_high"]) * _SPLIT + int(row["spent_low"])),
+            entries=int(row["entries"]),
+        )
+        for row in rows
+    ]
+
+
+def ledger_latest_day() -> date | None:
+    """The UTC day of the newest ledger entry; None for an empty ledger."""
+    newest = LedgerEntry.objects.order_by("-created_at").values_list("created_at", flat=True)
+    moment = newest.first()
+    return None if moment is None else moment.astimezone(UTC).date()

@@ -5,27 +5,43 @@ Mounted under `/admin/reports/` (see `gamebackend/urls.py`), each view wrapped i
 
 - economy sources and sinks: `economy.view_ledgerentry`;
 - ROAS with anomalies, ARPDAU, reconciliation: the analytics report models' view permissions.
+
+The data comes from the owning apps' selectors (`analytics.selectors`, `economy.selectors`).
+Every table has a "Download CSV" link: the same URL with `?format=csv&table=<name>`
+(`liveops.report_downloads`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, F, Q, Sum
-from django.db.models.functions import TruncDate
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.safestring import mark_safe
 
+from analytics import selectors as analytics_selectors
+from analytics.selectors import Campaign
+from economy import selectors as economy_selectors
 from liveops.charts import Series, bar_chart, line_chart
+from liveops.report_downloads import (
+    CsvTable,
+    csv_query,
+    csv_table_response,
+    report_permissions,
+    wants_csv,
+)
+
+if TYPE_CHECKING:
+    from analytics.models import ArpdauDaily, RoasDaily
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 400
@@ -77,18 +93,20 @@ class DayRange:
 
 
 def day_range_from(form: DayRangeForm, *, latest: date | None) -> DayRange:
-    """The requested inclusive range; by default the DEFAULT_DAYS days up to the latest data."""
+    """The requested inclusive range; by default the DEFAULT_DAYS days up to the latest data.
+
+    Only `from` given: from that day to the latest data, at most MAX_DAYS days (and the day
+    itself when it is after the latest data, so the page shows the day asked for, empty).
+    """
     data = form.cleaned_data if form.is_valid() else {}
-    high = data.get("day_to") or latest or datetime.now(UTC).date()
-    low = data.get("day_from") or high - timedelta(days=DEFAULT_DAYS - 1)
-    if low > high:
-        low = high
+    low, high = data.get("day_from"), data.get("day_to")
+    if high is None:
+        high = latest or datetime.now(UTC).date()
+        if low is not None:
+            high = min(max(high, low), low + timedelta(days=MAX_DAYS - 1))
+    if low is None:
+        low = high - timedelta(days=DEFAULT_DAYS - 1)
     return DayRange(low=low, high=high)
-
-
-def _require(request: HttpRequest, *permissions: str) -> None:
-    if not request.user.has_perms(permissions):
-        raise PermissionDenied
 
 
 def _render(
@@ -101,89 +119,79 @@ def _render(
     )
 
 
-# --- Economy: sources and sinks --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FlowRow:
-    day: date
-    currency: str
-    kind: str
-    reason: str
-    granted: int
-    spent: int
-    entries: int
-
-
-# Amounts are summed as two parts, amount / 2**32 and amount % 2**32 (both truncate toward zero
-# in SQLite and PostgreSQL, so part * 2**32 + rest == amount for either sign): SQLite's SUM() of
-# 64-bit integers fails with "integer overflow" past 2**63 - 1, while each part's sum stays far
-# inside that range for up to 2**31 entries. PostgreSQL sums bigints exactly anyway.
-_SPLIT = 2**32
-
-
-def _exact_sum(condition: Q) -> dict[str, Sum]:
-    return {
-        "high": Sum(F("amount") / _SPLIT, filter=condition, default=0),
-        "low": Sum(F("amount") % _SPLIT, filter=condition, default=0),
-    }
-
-
-def economy_flows(*, days: DayRange) -> list[FlowRow]:
-    """Currency granted (positive amounts) and spent (negative) per day, currency, kind and
-    reason, aggregated from the ledger in one GROUP BY over the range; the sums are exact."""
-    from economy.models import LedgerEntry
-
-    start = datetime.combine(days.low, time.min, tzinfo=UTC)
-    end = datetime.combine(days.high + timedelta(days=1), time.min, tzinfo=UTC)
-    granted, spent = _exact_sum(Q(amount__gt=0)), _exact_sum(Q(amount__lt=0))
-    rows = (
-        LedgerEntry.objects.filter(created_at__gte=start, created_at__lt=end)
-        .annotate(day=TruncDate("created_at", tzinfo=UTC))
-        .values("day", "wallet__currency__code", "kind", "reason")
-        .annotate(
-            granted_high=granted["high"],
-            granted_low=granted["low"],
-            spent_high=spent["high"],
-            spent_low=spent["low"],
-            entries=Count("id"),
-        )
-        .order_by("day", "wallet__currency__code", "kind", "reason")
-    )
+def _page_query(days: DayRange, campaigns: Sequence[Campaign] = ()) -> list[tuple[str, object]]:
+    """The filters of a page as shown: its range and, on the campaign reports, the campaigns."""
     return [
-        FlowRow(
-            day=row["day"],
-            currency=row["wallet__currency__code"],
-            kind=row["kind"],
-            reason=row["reason"],
-            granted=int(row["granted_high"]) * _SPLIT + int(row["granted_low"]),
-            spent=-(int(row["spent_high"]) * _SPLIT + int(row["spent_low"])),
-            entries=int(row["entries"]),
-        )
-        for row in rows
+        ("day_from", days.low.isoformat()),
+        ("day_to", days.high.isoformat()),
+        *(("campaign", campaign.key) for campaign in campaigns),
     ]
 
 
-def economy_flows_view(request: HttpRequest) -> HttpResponse:
-    _require(request, "economy.view_ledgerentry")
-    from economy.models import LedgerEntry
+# --- Economy: sources and sinks --------------------------------------------------------------
 
-    form = DayRangeForm(request.GET or None)
-    latest = LedgerEntry.objects.order_by("-created_at").values_list("created_at", flat=True)[:1]
-    days = day_range_from(form, latest=latest[0].astimezone(UTC).date() if latest else None)
-    rows = economy_flows(days=days)
+FLOW_HEADER = ("day", "currency", "kind", "reason", "granted", "spent", "entries")
+FLOW_SUMMARY_HEADER = ("currency", "kind", "reason", "granted", "spent", "net", "entries")
 
-    per_currency: dict[str, dict[date, list[int]]] = defaultdict(
-        lambda: defaultdict(lambda: [0, 0])
-    )
+
+def _flow_summary(rows: list[economy_selectors.LedgerFlow]) -> list[dict[str, Any]]:
     by_reason: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     for row in rows:
-        per_currency[row.currency][row.day][0] += row.granted
-        per_currency[row.currency][row.day][1] += row.spent
         totals = by_reason[(row.currency, row.kind, row.reason)]
         totals[0] += row.granted
         totals[1] += row.spent
         totals[2] += row.entries
+    return [
+        {
+            "currency": currency,
+            "kind": kind,
+            "reason": reason,
+            "granted": totals[0],
+            "spent": totals[1],
+            "net": totals[0] - totals[1],
+            "entries": totals[2],
+        }
+        for (currency, kind, reason), totals in sorted(by_reason.items())
+    ]
+
+
+def _flow_csv_tables(days: DayRange) -> list[CsvTable]:
+    def flows() -> list[economy_selectors.LedgerFlow]:
+        return economy_selectors.ledger_flows(day_from=days.low, day_to=days.high)
+
+    return [
+        CsvTable(
+            "summary",
+            f"economy_totals_{days.low}_{days.high}",
+            FLOW_SUMMARY_HEADER,
+            lambda: ([row[name] for name in FLOW_SUMMARY_HEADER] for row in _flow_summary(flows())),
+        ),
+        CsvTable(
+            "daily",
+            f"economy_daily_{days.low}_{days.high}",
+            FLOW_HEADER,
+            lambda: (
+                (r.day, r.currency, r.kind, r.reason, r.granted, r.spent, r.entries)
+                for r in flows()
+            ),
+        ),
+    ]
+
+
+@report_permissions("economy.view_ledgerentry")
+def economy_flows_view(request: HttpRequest) -> HttpResponseBase:
+    form = DayRangeForm(request.GET or None)
+    days = day_range_from(form, latest=economy_selectors.ledger_latest_day())
+    if wants_csv(request):
+        return csv_table_response(request, form=form, tables=_flow_csv_tables(days))
+    rows = economy_selectors.ledger_flows(day_from=days.low, day_to=days.high)
+
+    per_currency: dict[str, dict[date, list[int]]] = defaultdict(
+        lambda: defaultdict(lambda: [0, 0])
+    )
+    for row in rows:
+        per_currency[row.currency][row.day][0] += row.granted
+        per_currency[row.currency][row.day][1] += row.spent
     charts = []
     for currency, by_day in sorted(per_currency.items()):
         granted = [by_day[day][0] if day in by_day else 0 for day in days.days]
@@ -201,23 +209,18 @@ def economy_flows_view(request: HttpRequest) -> HttpResponse:
                 ),
             }
         )
-    summary = [
-        {
-            "currency": currency,
-            "kind": kind,
-            "reason": reason,
-            "granted": totals[0],
-            "spent": totals[1],
-            "net": totals[0] - totals[1],
-            "entries": totals[2],
-        }
-        for (currency, kind, reason), totals in sorted(by_reason.items())
-    ]
     return _render(
         request,
         "admin/reports/economy_flows.html",
         title="Economy sources and sinks",
-        context={"form": form, "days": days, "rows": rows, "charts": charts, "summary": summary},
+        context={
+            "form": form,
+            "days": days,
+            "rows": rows,
+            "charts": charts,
+            "summary": _flow_summary(rows),
+            "csv_query": csv_query(*_page_query(days)),
+        },
     )
 
 
@@ -226,81 +229,145 @@ def economy_flows_view(request: HttpRequest) -> HttpResponse:
 TOP_CAMPAIGNS = 6
 
 
-def _campaign_key(media_source: str, campaign: str) -> str:
-    return f"{media_source} / {campaign or '(none)'}"
+def _shown_campaigns(request: HttpRequest, every: list[Campaign]) -> list[Campaign]:
+    """The campaigns picked in `?campaign=` (media_source|campaign) among `every`, else the
+    TOP_CAMPAIGNS first of `every` (ranked by the report)."""
+    known = set(every)
+    picked = [
+        campaign
+        for campaign in map(Campaign.from_key, request.GET.getlist("campaign"))
+        if campaign in known
+    ]
+    return picked or every[:TOP_CAMPAIGNS]
 
 
-def _selected_campaigns(
-    request: HttpRequest, model: Any, days: DayRange, *, rank_by: str
-) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """All campaigns with rows in the range, and the ones to show: those picked in `?campaign=`
-    (media_source|campaign), else the TOP_CAMPAIGNS with the largest `rank_by` total."""
-    ranked = (
-        model.objects.filter(date__gte=days.low, date__lte=days.high)
-        .values("media_source", "campaign")
-        .annotate(total=Sum(rank_by))
-        .order_by("-total", "media_source", "campaign")
-    )
-    every = [(row["media_source"], row["campaign"]) for row in ranked]
-    picked = []
-    for value in request.GET.getlist("campaign"):
-        media_source, _, campaign = value.partition("|")
-        if (media_source, campaign) in every:
-            picked.append((media_source, campaign))
-    return every, picked or every[:TOP_CAMPAIGNS]
-
-
-def _latest_day(model: Any) -> date | None:
-    return model.objects.order_by("-date").values_list("date", flat=True).first()
-
-
-def _campaign_filter(campaigns: list[tuple[str, str]]) -> Q:
-    condition = Q(pk__in=[])
-    for media_source, campaign in campaigns:
-        condition |= Q(media_source=media_source, campaign=campaign)
-    return condition
+def _campaign_context(
+    days: DayRange, every: list[Campaign], shown: list[Campaign]
+) -> dict[str, Any]:
+    return {
+        "campaign_choices": [(campaign.key, campaign.label) for campaign in every],
+        "shown": {campaign.key for campaign in shown},
+        "extra_filters": [("campaign", campaign.key) for campaign in shown],
+        "csv_query": csv_query(*_page_query(days, shown)),
+    }
 
 
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def roas_view(request: HttpRequest) -> HttpResponse:
-    _require(request, "analytics.view_roasdaily", "analytics.view_roasanomaly")
-    from analytics.models import RoasAnomaly, RoasDaily
-
-    form = DayRangeForm(request.GET or None)
-    days = day_range_from(form, latest=_latest_day(RoasDaily))
-    every, shown = _selected_campaigns(request, RoasDaily, days, rank_by="cost_usd")
-    in_range = Q(date__gte=days.low, date__lte=days.high)
-    anomalies = list(
-        RoasAnomaly.objects.filter(in_range).order_by("-date", "media_source", "campaign")
-    )
-    anomalous = {(a.date, a.media_source, a.campaign) for a in anomalies}
-    rows = list(
-        RoasDaily.objects.filter(in_range & _campaign_filter(shown)).order_by(
-            "media_source", "campaign", "date"
-        )
-    )
-    by_campaign: dict[tuple[str, str], dict[date, Any]] = defaultdict(dict)
+def _by_campaign(
+    rows: Sequence[RoasDaily] | Sequence[ArpdauDaily],
+) -> dict[Campaign, dict[date, Any]]:
+    grouped: dict[Campaign, dict[date, Any]] = defaultdict(dict)
     for row in rows:
-        by_campaign[(row.media_source, row.campaign)][row.date] = row
+        grouped[Campaign(row.media_source, row.campaign)][row.date] = row
+    return grouped
+
+
+ROAS_HEADER = (
+    "media_source",
+    "campaign",
+    "day",
+    "cost_usd",
+    "gross_revenue_usd",
+    "reversed_usd",
+    "revenue_usd",
+    "roas",
+    "anomaly",
+)
+ANOMALY_HEADER = (
+    "day",
+    "media_source",
+    "campaign",
+    "roas",
+    "baseline_roas",
+    "baseline_days",
+    "drop",
+    "z",
+    "cost_usd",
+    "revenue_usd",
+    "charted",
+)
+
+
+def _roas_csv_tables(days: DayRange, shown: list[Campaign]) -> list[CsvTable]:
+    charted = set(shown)
+
+    def anomalies() -> Iterator[list[Any]]:
+        for a in analytics_selectors.roas_anomalies(day_from=days.low, day_to=days.high):
+            yield [
+                a.date,
+                a.media_source,
+                a.campaign,
+                a.roas,
+                a.baseline_roas,
+                a.baseline_days,
+                a.drop,
+                a.z,
+                a.cost_usd,
+                a.revenue_usd,
+                Campaign(a.media_source, a.campaign) in charted,
+            ]
+
+    def rows() -> Iterator[list[Any]]:
+        anomalous = {
+            (a.date, a.media_source, a.campaign)
+            for a in analytics_selectors.roas_anomalies(day_from=days.low, day_to=days.high)
+        }
+        selected = analytics_selectors.roas_rows(
+            day_from=days.low, day_to=days.high, campaigns=shown
+        )
+        for r in selected.iterator():
+            yield [
+                r.media_source,
+                r.campaign,
+                r.date,
+                r.cost_usd,
+                r.gross_revenue_usd,
+                r.reversed_usd,
+                r.revenue_usd,
+                r.roas,
+                (r.date, r.media_source, r.campaign) in anomalous,
+            ]
+
+    return [
+        CsvTable("rows", f"roas_{days.low}_{days.high}", ROAS_HEADER, rows),
+        CsvTable("anomalies", f"roas_anomalies_{days.low}_{days.high}", ANOMALY_HEADER, anomalies),
+    ]
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+@report_permissions("analytics.view_roasdaily", "analytics.view_roasanomaly")
+def roas_view(request: HttpRequest) -> HttpResponseBase:
+    form = DayRangeForm(request.GET or None)
+    days = day_range_from(form, latest=analytics_selectors.roas_latest_day())
+    every = analytics_selectors.roas_campaigns_ranked(day_from=days.low, day_to=days.high)
+    shown = _shown_campaigns(request, every)
+    if wants_csv(request):
+        return csv_table_response(request, form=form, tables=_roas_csv_tables(days, shown))
+    anomalies = list(analytics_selectors.roas_anomalies(day_from=days.low, day_to=days.high))
+    anomalous = {(a.date, a.media_source, a.campaign) for a in anomalies}
+    rows = list(analytics_selectors.roas_rows(day_from=days.low, day_to=days.high, campaigns=shown))
+    by_campaign = _by_campaign(rows)
     charts = []
-    for media_source, campaign in shown:
-        per_day = by_campaign.get((media_source, campaign), {})
+    for campaign in shown:
+        per_day = by_campaign.get(campaign, {})
         values = [_float(per_day[d].roas) if d in per_day else None for d in days.days]
         marked = frozenset(
             index
             for index, day in enumerate(days.days)
-            if (day, media_source, campaign) in anomalous
+            if (day, campaign.media_source, campaign.campaign) in anomalous
         )
-        name = _campaign_key(media_source, campaign)
         charts.append(
             {
-                "name": name,
+                "name": campaign.label,
                 "svg": mark_safe(  # noqa: S308  (charts.py escapes every label)
                     line_chart(
-                        title=f"ROAS per day: {name}",
+                        title=f"ROAS per day: {campaign.label}",
                         x_labels=days.labels,
                         series=[Series("ROAS", values, marked=marked)],
                         y_label="revenue / cost",
@@ -313,6 +380,21 @@ def roas_view(request: HttpRequest) -> HttpResponse:
         {"row": row, "anomaly": (row.date, row.media_source, row.campaign) in anomalous}
         for row in rows
     ]
+    charted = set(shown)
+    anomaly_rows = []
+    for a in anomalies:
+        campaign = Campaign(a.media_source, a.campaign)
+        anomaly_rows.append(
+            {
+                "anomaly": a,
+                "charted": campaign in charted,
+                # The page as shown, with this campaign's chart added.
+                "chart_query": None
+                if campaign in charted
+                else urlencode(_page_query(days, [*shown, campaign])),
+            }
+        )
+    uncharted = sum(1 for item in anomaly_rows if not item["charted"])
     return _render(
         request,
         "admin/reports/roas.html",
@@ -322,42 +404,63 @@ def roas_view(request: HttpRequest) -> HttpResponse:
             "days": days,
             "charts": charts,
             "table": table,
-            "anomalies": anomalies,
-            "campaign_choices": [(f"{m}|{c}", _campaign_key(m, c)) for m, c in every],
-            "shown": {f"{m}|{c}" for m, c in shown},
-            "extra_filters": [("campaign", f"{m}|{c}") for m, c in shown],
+            "anomalies": anomaly_rows,
+            "anomaly_count": (
+                f"{_plural(len(anomaly_rows), 'anomaly', 'anomalies')} in range, "
+                f"{uncharted} in campaigns not charted."
+            ),
+            **_campaign_context(days, every, shown),
         },
     )
 
 
-def arpdau_view(request: HttpRequest) -> HttpResponse:
-    _require(request, "analytics.view_arpdaudaily", "analytics.view_arpdautotal")
-    from analytics.models import ArpdauDaily, ArpdauTotal
+ARPDAU_TOTAL_HEADER = ("day", "revenue_usd", "dau", "arpdau")
+ARPDAU_HEADER = ("media_source", "campaign", "day", "revenue_usd", "dau", "arpdau")
 
-    form = DayRangeForm(request.GET or None)
-    days = day_range_from(form, latest=_latest_day(ArpdauTotal))
-    every, shown = _selected_campaigns(request, ArpdauDaily, days, rank_by="revenue_usd")
-    in_range = Q(date__gte=days.low, date__lte=days.high)
-    totals = {row.date: row for row in ArpdauTotal.objects.filter(in_range)}
-    rows = list(
-        ArpdauDaily.objects.filter(in_range & _campaign_filter(shown)).order_by(
-            "media_source", "campaign", "date"
+
+def _arpdau_csv_tables(days: DayRange, shown: list[Campaign]) -> list[CsvTable]:
+    def totals() -> Iterator[list[Any]]:
+        for t in analytics_selectors.arpdau_totals(day_from=days.low, day_to=days.high).iterator():
+            yield [t.date, t.revenue_usd, t.dau, t.arpdau]
+
+    def rows() -> Iterator[list[Any]]:
+        selected = analytics_selectors.arpdau_rows(
+            day_from=days.low, day_to=days.high, campaigns=shown
         )
+        for r in selected.iterator():
+            yield [r.media_source, r.campaign, r.date, r.revenue_usd, r.dau, r.arpdau]
+
+    return [
+        CsvTable("totals", f"arpdau_totals_{days.low}_{days.high}", ARPDAU_TOTAL_HEADER, totals),
+        CsvTable("campaigns", f"arpdau_{days.low}_{days.high}", ARPDAU_HEADER, rows),
+    ]
+
+
+@report_permissions("analytics.view_arpdaudaily", "analytics.view_arpdautotal")
+def arpdau_view(request: HttpRequest) -> HttpResponseBase:
+    form = DayRangeForm(request.GET or None)
+    days = day_range_from(form, latest=analytics_selectors.arpdau_latest_day())
+    every = analytics_selectors.arpdau_campaigns_ranked(day_from=days.low, day_to=days.high)
+    shown = _shown_campaigns(request, every)
+    if wants_csv(request):
+        return csv_table_response(request, form=form, tables=_arpdau_csv_tables(days, shown))
+    totals = {
+        row.date: row
+        for row in analytics_selectors.arpdau_totals(day_from=days.low, day_to=days.high)
+    }
+    rows = list(
+        analytics_selectors.arpdau_rows(day_from=days.low, day_to=days.high, campaigns=shown)
     )
-    by_campaign: dict[tuple[str, str], dict[date, Any]] = defaultdict(dict)
-    for row in rows:
-        by_campaign[(row.media_source, row.campaign)][row.date] = row
+    by_campaign = _by_campaign(rows)
     series = [
         Series(
-            _campaign_key(media_source, campaign),
+            campaign.label,
             [
-                _float(by_campaign[(media_source, campaign)][d].arpdau)
-                if d in by_campaign[(media_source, campaign)]
-                else None
+                _float(by_campaign[campaign][d].arpdau) if d in by_campaign[campaign] else None
                 for d in days.days
             ],
         )
-        for media_source, campaign in shown
+        for campaign in shown
     ]
     total_chart = line_chart(
         title="ARPDAU per day, all players (USD)",
@@ -385,25 +488,60 @@ def arpdau_view(request: HttpRequest) -> HttpResponse:
             "campaign_chart": mark_safe(campaign_chart),  # noqa: S308
             "totals": [totals[d] for d in days.days if d in totals],
             "rows": rows,
-            "campaign_choices": [(f"{m}|{c}", _campaign_key(m, c)) for m, c in every],
-            "shown": {f"{m}|{c}" for m, c in shown},
-            "extra_filters": [("campaign", f"{m}|{c}") for m, c in shown],
+            **_campaign_context(days, every, shown),
         },
     )
 
 
 RECONCILIATION_RUNS = 20
+RECONCILIATION_HEADER = (
+    "run",
+    "status",
+    "report_day",
+    "appsflyer_purchases",
+    "gateway_purchases",
+    "matched_by_id",
+    "matched_by_time",
+    "unmatched_appsflyer",
+    "unmatched_gateway",
+    "match_rate",
+    "confirmed_usd",
+    "reversed_usd",
+    "net_usd",
+    "unattributed_usd",
+    "unconfirmed_usd",
+    "rejected_rows",
+)
 
 
-def reconciliation_view(request: HttpRequest) -> HttpResponse:
-    _require(request, "analytics.view_reconciliationsummary", "analytics.view_pipelinerun")
-    from analytics.models import ReconciliationSummary
-
-    summaries = list(
-        ReconciliationSummary.objects.select_related("run").order_by("-run_id")[
-            :RECONCILIATION_RUNS
+def _reconciliation_csv_rows() -> Iterator[list[Any]]:
+    for s in analytics_selectors.reconciliation_summaries(limit=RECONCILIATION_RUNS):
+        yield [
+            s.run_id,
+            s.run.status,
+            s.date,
+            s.appsflyer_purchases,
+            s.gateway_purchases,
+            s.matched_by_id,
+            s.matched_by_time,
+            s.unmatched_appsflyer,
+            s.unmatched_gateway,
+            s.match_rate,
+            s.confirmed_usd,
+            s.reversed_usd,
+            s.net_usd,
+            s.unattributed_usd,
+            s.unconfirmed_usd,
+            s.rejected_rows,
         ]
-    )
+
+
+@report_permissions("analytics.view_reconciliationsummary", "analytics.view_pipelinerun")
+def reconciliation_view(request: HttpRequest) -> HttpResponseBase:
+    if wants_csv(request):
+        table = CsvTable("runs", "reconciliation", RECONCILIATION_HEADER, _reconciliation_csv_rows)
+        return csv_table_response(request, form=None, tables=[table])
+    summaries = analytics_selectors.reconciliation_summaries(limit=RECONCILIATION_RUNS)
     chart = None
     if summaries:
         latest = summaries[0]
@@ -430,7 +568,7 @@ def reconciliation_view(request: HttpRequest) -> HttpResponse:
         request,
         "admin/reports/reconciliation.html",
         title="Reconciliation per run",
-        context={"summaries": summaries, "chart": chart},
+        context={"summaries": summaries, "chart": chart, "csv_query": csv_query()},
     )
 
 
@@ -487,7 +625,7 @@ def reports_index_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _admin(view: Callable[[HttpRequest], HttpResponse]) -> Callable[..., HttpResponse]:
+def _admin(view: Callable[[HttpRequest], HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     return admin.site.admin_view(view)
 
 

@@ -1,6 +1,10 @@
 """Test helpers of the economy tests: what the wallet, ledger and idempotency tables hold."""
 
-from economy.models import IdempotencyRecord, LedgerEntry, Wallet
+from datetime import UTC, datetime
+
+from accounts.tests.factories import PlayerFactory
+from economy.models import Currency, IdempotencyRecord, LedgerEntry, Wallet
+from economy.services import wallet_adjust, wallet_earn, wallet_spend
 
 
 def balance_of(player, code="coins"):
@@ -28,3 +32,54 @@ def nothing_written(player, *, balance, entries, code="coins"):
 
 def idempotency_records(player):
     return list(IdempotencyRecord.objects.filter(player=player).values_list("key", "state"))
+
+
+def at(day, hour=12):
+    return datetime(2025, 3, day, hour, tzinfo=UTC)
+
+
+def write_ledger_activity(*, actor, monkeypatch):
+    """Activity in two currencies on 1, 2 and 4 March, written at those times (clock mocked)."""
+    coins = Currency.objects.get(code="coins")
+    gems = Currency.objects.create(code="gems", name="Gems")
+    alice, bob = PlayerFactory(), PlayerFactory()
+
+    def on(moment, write):
+        monkeypatch.setattr("django.utils.timezone.now", lambda: moment)
+        return write()
+
+    on(
+        at(1),
+        lambda: wallet_earn(
+            player=alice, currency=coins, amount=500, reason="daily_login", request_id=""
+        ),
+    )
+    on(
+        at(1, 23),
+        lambda: wallet_earn(
+            player=bob, currency=coins, amount=300, reason="daily_login", request_id=""
+        ),
+    )
+    on(
+        at(2, 0),
+        lambda: wallet_spend(
+            player=alice, currency=coins, amount=120, reason="shop", request_id=""
+        ),
+    )
+    on(
+        at(2),
+        lambda: wallet_earn(player=alice, currency=gems, amount=7, reason="quest", request_id=""),
+    )
+    on(
+        at(2),
+        lambda: wallet_adjust(
+            player=bob, currency=coins, amount=-50, note="refund abuse", actor=actor, request_id=""
+        ),
+    )
+    on(
+        at(4),
+        lambda: wallet_earn(
+            player=bob, currency=coins, amount=1, reason="daily_login", request_id=""
+        ),
+    )
+    monkeypatch.undo()

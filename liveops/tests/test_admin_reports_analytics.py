@@ -163,8 +163,9 @@ def test_reconciliation_page_lists_each_run(run):
     chart = str(response.context["chart"])
     assert "purchases by id: 6" in chart and "purchases unmatched gateway: 1" in chart
     page = response.content.decode()
-    for figure in ["90.50", "80.50", "9.00", "20.00", "0.8000"]:
+    for figure in ["90.50", "80.50", "9.00", "20.00", "80.0%"]:
         assert f'<td class="num">{figure}</td>' in page
+    assert "<td>2025-03-03</td>" in page  # report days are ISO days
 
 
 @pytest.mark.parametrize("name", ["roas", "arpdau", "reconciliation"])
@@ -202,3 +203,85 @@ def test_the_index_lists_the_reports_of_the_role():
     assert reverse("admin-reports:economy-flows") in analyst
     support = admin_client(staff_in("support")).get(reverse("admin:index")).content.decode()
     assert reverse("admin-reports:roas") not in support
+
+
+def test_the_default_roas_range_ends_at_the_last_day_with_spend(run):
+    # Spend until 3 March; revenue keeps being attributed to the campaign until 12 March
+    # (rows without cost, so without ROAS). The default range is the 30 days up to 3 March.
+    roas(run, 2, "facebook", "spring", "100", "150")
+    roas(run, 3, "facebook", "spring", "100", "50")
+    for day in (5, 9, 12):
+        roas(run, day, "facebook", "spring", "0", "3")
+    client = admin_client(staff_in("analyst"))
+
+    response = client.get(reverse("admin-reports:roas"))
+
+    days = response.context["days"]
+    assert (days.low, days.high) == (date(2025, 2, 2), date(2025, 3, 3))
+    assert len(days.days) == 30
+    page = response.content.decode()
+    assert 'id="id_day_to" value="2025-03-03"' in page
+    assert [item["row"].date.day for item in response.context["table"]] == [2, 3]
+
+
+def campaign_anomaly(run, day, media_source, campaign):
+    return RoasAnomaly.objects.create(
+        run=run,
+        date=date(2025, 3, day),
+        media_source=media_source,
+        campaign=campaign,
+        roas=0.25,
+        baseline_roas=1.0,
+        baseline_days=7,
+        drop=0.75,
+        mean=1.0,
+        std=0.1,
+        z=-7.5,
+        cost_usd=Decimal("1234.5"),
+        revenue_usd=Decimal("308.625"),
+    )
+
+
+def test_anomalies_of_campaigns_not_charted_are_listed_marked_and_counted(run):
+    # Seven campaigns: only the six largest by cost get a chart; c7 has an anomaly.
+    for number in range(1, 8):
+        roas(run, 3, "network", f"c{number}", str(1000 - number), "500")
+    campaign_anomaly(run, 3, "network", "c1")
+    campaign_anomaly(run, 3, "network", "c7")
+    client = admin_client(staff_in("analyst"))
+    range_ = {"day_from": "2025-03-01", "day_to": "2025-03-03"}
+
+    response = client.get(reverse("admin-reports:roas"), range_)
+
+    assert [chart["name"] for chart in response.context["charts"]] == [
+        f"network / c{number}" for number in range(1, 7)
+    ]
+    listed = [(item["anomaly"].campaign, item["charted"]) for item in response.context["anomalies"]]
+    assert listed == [("c1", True), ("c7", False)]
+    page = response.content.decode()
+    count_line = "2 anomalies in range, 1 in campaigns not charted."
+    assert f'<p id="roas-anomaly-count">{count_line}</p>' in page
+    assert page.count('<span class="anomaly-flag">not charted</span>') == 1
+    link = "?day_from=2025-03-01&amp;day_to=2025-03-03" + "".join(
+        f"&amp;campaign=network%7Cc{number}" for number in [1, 2, 3, 4, 5, 6, 7]
+    )
+    assert f'<a class="show-chart" href="{link}">show its chart</a>' in page
+    # figures in the report formats: money with 2 decimals, ratios 4, the drop in percent
+    for figure in ["0.2500", "1.0000", "75.0%", "-7.5000", "1,234.50", "308.62"]:
+        assert f'<td class="num">{figure}</td>' in page
+
+    followed = client.get(
+        reverse("admin-reports:roas"),
+        {**range_, "campaign": [f"network|c{number}" for number in range(1, 8)]},
+    )
+
+    assert followed.context["charts"][-1]["name"] == "network / c7"
+    assert "1 anomaly in range" not in followed.content.decode()
+    assert "2 anomalies in range, 0 in campaigns not charted." in followed.content.decode()
+
+
+def test_one_anomaly_reads_in_the_singular(run):
+    roas(run, 3, "network", "c1", "10", "1")
+    campaign_anomaly(run, 3, "network", "c1")
+    page = admin_client(staff_in("analyst")).get(reverse("admin-reports:roas")).content.decode()
+    assert "1 anomaly in range, 0 in campaigns not charted." in page

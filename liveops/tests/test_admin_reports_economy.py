@@ -1,6 +1,6 @@
 """Economy sources and sinks: granted and spent per reason per day, from the ledger."""
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from django.urls import reverse
@@ -8,77 +8,15 @@ from django.urls import reverse
 from accounts.tests.admin_factories import admin_client, staff_in
 from accounts.tests.factories import PlayerFactory
 from economy.models import Currency
-from economy.services import wallet_adjust, wallet_earn, wallet_spend
-from liveops.reports import DayRange, FlowRow, economy_flows
+from economy.selectors import LedgerFlow
+from economy.tests.helpers import at, write_ledger_activity
 
 pytestmark = pytest.mark.django_db
 
 
-def at(day, hour=12):
-    return datetime(2025, 3, day, hour, tzinfo=UTC)
-
-
 @pytest.fixture
 def ledger(admin_user, monkeypatch):
-    """Activity in two currencies on 1, 2 and 4 March, written at those times (clock mocked)."""
-    coins = Currency.objects.get(code="coins")
-    gems = Currency.objects.create(code="gems", name="Gems")
-    alice, bob = PlayerFactory(), PlayerFactory()
-
-    def on(moment, write):
-        monkeypatch.setattr("django.utils.timezone.now", lambda: moment)
-        return write()
-
-    on(
-        at(1),
-        lambda: wallet_earn(
-            player=alice, currency=coins, amount=500, reason="daily_login", request_id=""
-        ),
-    )
-    on(
-        at(1, 23),
-        lambda: wallet_earn(
-            player=bob, currency=coins, amount=300, reason="daily_login", request_id=""
-        ),
-    )
-    on(
-        at(2, 0),
-        lambda: wallet_spend(
-            player=alice, currency=coins, amount=120, reason="shop", request_id=""
-        ),
-    )
-    on(
-        at(2),
-        lambda: wallet_earn(player=alice, currency=gems, amount=7, reason="quest", request_id=""),
-    )
-    on(
-        at(2),
-        lambda: wallet_adjust(
-            player=bob,
-            currency=coins,
-            amount=-50,
-            note="refund abuse",
-            actor=admin_user,
-            request_id="",
-        ),
-    )
-    on(
-        at(4),
-        lambda: wallet_earn(
-            player=bob, currency=coins, amount=1, reason="daily_login", request_id=""
-        ),
-    )
-    monkeypatch.undo()
-
-
-def test_flows_group_by_day_currency_kind_and_reason(ledger):
-    rows = economy_flows(days=DayRange(low=date(2025, 3, 1), high=date(2025, 3, 3)))
-    assert rows == [
-        FlowRow(date(2025, 3, 1), "coins", "earn", "daily_login", 800, 0, 2),
-        FlowRow(date(2025, 3, 2), "coins", "adjustment", "staff_adjustment", 0, 50, 1),
-        FlowRow(date(2025, 3, 2), "coins", "spend", "shop", 0, 120, 1),
-        FlowRow(date(2025, 3, 2), "gems", "earn", "quest", 7, 0, 1),
-    ]  # 4 March is outside the range
+    write_ledger_activity(actor=admin_user, monkeypatch=monkeypatch)
 
 
 def test_flows_page_shows_a_chart_per_currency_and_the_totals(ledger):
@@ -199,8 +137,8 @@ def test_sums_past_the_64_bit_range_are_exact(admin_user):
 
     assert response.status_code == 200
     assert response.context["rows"] == [
-        FlowRow(date(2025, 3, 5), "coins", "adjustment", "staff_adjustment", 3 * big, 3 * big, 6)
+        LedgerFlow(date(2025, 3, 5), "coins", "adjustment", "staff_adjustment", 3 * big, 3 * big, 6)
     ]
     assert response.context["summary"][0]["granted"] == 12 * 10**18
     assert response.context["summary"][0]["net"] == 0
-    assert "12000000000000000000" in response.content.decode()
+    assert "12,000,000,000,000,000,000" in response.content.decode()
