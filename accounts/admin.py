@@ -4,7 +4,8 @@ reason.
 Bans go through the services (`player_ban`, `player_unban`), never through a model form, so a ban
 always revokes refresh tokens. Every action is recorded in Django's admin log. The player page's
 game panels (balances, ledger, events, attribution) and the balance adjustment are added by
-`liveops.players`, which subclasses `PlayerAdmin` and registers it in its place.
+`liveops.players`, which subclasses `PlayerAdmin` and registers it in its place. A ban or unban
+also writes a BanRecord in the service's transaction, listed read-only on the player page.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from accounts import services
-from accounts.models import User
+from accounts.models import BanRecord, User
 from core.admin_pagination import CappedCountPaginator
 
 
@@ -50,8 +51,32 @@ class StatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+class BanRecordInline(admin.TabularInline):
+    """The player's bans and unbans, newest first: written only by the services, read-only here."""
+
+    model = BanRecord
+    fk_name = "player"
+    fields = ["created_at", "action", "reason", "actor"]
+    readonly_fields = ["created_at", "action", "reason", "actor"]
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[BanRecord]:
+        return super().get_queryset(request).select_related("actor")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(User)
 class PlayerAdmin(UserAdmin):
+    inlines = [BanRecordInline]
     list_display = [
         "username",
         "status",
@@ -93,6 +118,9 @@ class PlayerAdmin(UserAdmin):
             (name, {**options, "fields": [f for f in options["fields"] if f != "password"]})
             for name, options in fieldsets
         ]
+
+    def get_inlines(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        return list(self.inlines) if obj is not None else []  # no ban records on the add page
 
     # --- list columns -------------------------------------------------------------------------
 
@@ -188,11 +216,12 @@ class PlayerAdmin(UserAdmin):
         return self._reason_page(request, players=[player], form=form, ban=ban, bulk=False)
 
     def _apply_ban(self, request: HttpRequest, player: User, *, ban: bool, reason: str) -> None:
+        actor: User = request.user  # type: ignore[assignment]  # only staff reach the admin
         if ban:
-            services.player_ban(player=player, reason=reason)
+            services.player_ban(player=player, reason=reason, actor=actor)
             self.log_change(request, player, f"Banned: {reason}")
         else:
-            services.player_unban(player=player, reason=reason)
+            services.player_unban(player=player, reason=reason, actor=actor)
             self.log_change(request, player, f"Unbanned: {reason}")
 
     def _reason_page(

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
@@ -32,6 +33,34 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.username
 
-    @property
-    def is_banned(self) -> bool:
-        return not self.is_active
+
+class BanRecord(models.Model):
+    """One ban or unban of a player, with its reason and the staff member who did it.
+
+    Append-only: written by `player_ban` / `player_unban` in the transaction that changes the
+    player, never changed or deleted afterwards (the admin shows them read-only)."""
+
+    class Action(models.TextChoices):
+        BAN = "ban", "ban"
+        UNBAN = "unban", "unban"
+
+    player = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ban_records"
+    )
+    action = models.CharField(max_length=5, choices=Action.choices)
+    reason = models.CharField(max_length=500)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The staff member; empty when the change came from no staff member.",
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} of {self.player_id} at {self.created_at:%Y-%m-%d %H:%M:%S}"

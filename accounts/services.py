@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework_simplejwt.exceptions import TokenBackendError
@@ -18,9 +19,17 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.errors import AccountBanned, AccountLocked, InvalidCredentials, TokenInvalid
-from accounts.models import User
+from accounts.models import BanRecord, User
+from core.problems import InvalidInput
 
 logger = logging.getLogger(__name__)
+
+
+# Sent by `player_login` when a first login created the player, before any credential check,
+# with `player` and the login's `click_id` (None when it had none). Telemetry attributes the
+# install to the click (telemetry.receivers); accounts needs nothing from telemetry. Receivers
+# run in the request, and an error they raise fails the login.
+player_created = Signal()
 
 
 @dataclass(frozen=True)
@@ -71,10 +80,8 @@ def player_login(*, user_id: str, password: str | None, click_id: str | None) ->
     usable password cannot sign in here at all.
     """
     user, created = player_get_or_create(user_id=user_id)
-    if created and click_id:
-        from telemetry.services import player_attribute_from_click
-
-        player_attribute_from_click(player=user, click_id=click_id)
+    if created:
+        player_created.send(sender=User, player=user, click_id=click_id)
 
     if (is_staff_account(user) or user.has_usable_password()) and not password_verify(
         user=user, password=password
@@ -226,49 +233,53 @@ def account_set_password(*, user: User, password: str, current_password: str | N
         )
     has_password = user.has_usable_password()
     if has_password and current_password is None:
-        raise exceptions.ValidationError(
-            {
-                "currentPassword": [
-                    exceptions.ErrorDetail(
-                        "Send the current password to change it.", code="required"
-                    )
-                ]
-            }
+        raise InvalidInput(
+            {"currentPassword": ["Send the current password to change it."]}, code="required"
         )
     try:
         validate_password(password, user=user)
     except DjangoValidationError as exc:
-        raise exceptions.ValidationError(
-            {
-                "password": [
-                    exceptions.ErrorDetail(msg, code="weak_password") for msg in exc.messages
-                ]
-            }
-        ) from None
+        raise InvalidInput({"password": exc.messages}, code="weak_password") from None
     if has_password and not password_verify(user=user, password=current_password):
         raise InvalidCredentials("The current password is wrong.")
     user.set_password(password)
     user.save(update_fields=["password"])
 
 
-def player_ban(*, player: User, reason: str) -> None:
+def player_ban(*, player: User, reason: str, actor: User | None) -> BanRecord:
     """Ban at once: live access tokens fail their next request (the user is inactive) and
-    every refresh token is revoked."""
-    if not reason.strip():
-        raise exceptions.ValidationError({"reason": ["A ban needs a reason."]})
-    with transaction.atomic():
-        User.objects.filter(pk=player.pk).update(
-            is_active=False, banned_at=timezone.now(), ban_reason=reason.strip()
-        )
+    every refresh token is revoked. `actor` is the staff member (None from no one, e.g. a
+    command); the ban and its BanRecord commit together."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput({"reason": ["A ban needs a reason."]})
+    with transaction.atomic(durable=True):
+        now = timezone.now()
+        User.objects.filter(pk=player.pk).update(is_active=False, banned_at=now, ban_reason=reason)
         refresh_tokens_revoke(user_id=player.username)
+        record = BanRecord.objects.create(
+            player=player, action=BanRecord.Action.BAN, reason=reason, actor=actor, created_at=now
+        )
     player.refresh_from_db()
+    return record
 
 
-def player_unban(*, player: User, reason: str) -> None:
-    if not reason.strip():
-        raise exceptions.ValidationError({"reason": ["An unban needs a reason."]})
-    User.objects.filter(pk=player.pk).update(is_active=True, banned_at=None, ban_reason="")
+def player_unban(*, player: User, reason: str, actor: User | None) -> BanRecord:
+    """Lift a ban; the reason is kept on the BanRecord written in the same transaction."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput({"reason": ["An unban needs a reason."]})
+    with transaction.atomic(durable=True):
+        User.objects.filter(pk=player.pk).update(is_active=True, banned_at=None, ban_reason="")
+        record = BanRecord.objects.create(
+            player=player,
+            action=BanRecord.Action.UNBAN,
+            reason=reason,
+            actor=actor,
+            created_at=timezone.now(),
+        )
     player.refresh_from_db()
+    return record
 
 
 @dataclass(frozen=True)

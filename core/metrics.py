@@ -1,4 +1,7 @@
-"""Prometheus metrics: the objects, the helpers apps call, and the `/metrics` view.
+"""Prometheus metrics: the objects and the helpers apps call (`/metrics` is in core.views).
+
+This module imports nothing of the project, so every module (core.problems included) may import
+it.
 
 Under gunicorn every worker is a process, so gunicorn.conf.py points PROMETHEUS_MULTIPROC_DIR
 at a fresh directory before the workers import this module; prometheus_client then keeps each
@@ -10,29 +13,13 @@ Apps record what they did after it committed, for example in `economy.services`:
     transaction.on_commit(lambda: metrics.ledger_entries_record(kind="earn"))
 """
 
-import hmac
-import ipaddress
 import logging
-import os
 import threading
 import time
-from typing import Any
 
-from django.conf import settings
 from django.db import connections
-from django.http import HttpRequest, HttpResponse
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
-
-from core.problems import problem_response
+from django.http import HttpRequest
+from prometheus_client import Counter, Gauge, Histogram
 
 logger = logging.getLogger(__name__)
 
@@ -171,49 +158,3 @@ class PoolStatsSampler:
 
 
 pool_stats_sampler = PoolStatsSampler()
-
-
-# --- /metrics --------------------------------------------------------------------------------
-
-
-def _is_loopback(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False
-
-
-def metrics_allowed(request: HttpRequest) -> bool:
-    """A bearer token equal to METRICS_TOKEN when one is set. Without one, loopback clients, and
-    outside DEBUG only when the operator opted in with METRICS_ALLOW_LOOPBACK: behind a reverse
-    proxy on the same host every request comes from loopback."""
-    token: str = settings.METRICS_TOKEN
-    if token:
-        sent = request.headers.get("Authorization", "")
-        return hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
-    if not (settings.DEBUG or settings.METRICS_ALLOW_LOOPBACK):
-        return False
-    return _is_loopback(request.META.get("REMOTE_ADDR", ""))
-
-
-def metrics_view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-    if request.method != "GET":
-        return problem_response(
-            request, status=405, code="method_not_allowed", detail="Use GET for /metrics."
-        )
-    if not metrics_allowed(request):
-        return problem_response(
-            request,
-            status=403,
-            code="permission_denied",
-            detail=(
-                "Metrics need the METRICS_TOKEN bearer (or, with METRICS_ALLOW_LOOPBACK or "
-                "DEBUG, a loopback client)."
-            ),
-        )
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-    else:
-        registry = REGISTRY
-    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse
+from rest_framework.request import Request
 
 from core import metrics
 from core.logging import request_id_var, user_id_var
@@ -50,6 +51,12 @@ class RequestIdMiddleware:
         finally:
             request_id_var.reset(request_token)
             user_id_var.reset(user_token)
+
+
+def request_id_of(request: HttpRequest | Request) -> str:
+    """The id RequestIdMiddleware gave this request; "" for a request it did not see."""
+    request_id = getattr(request, "request_id", None)
+    return request_id if isinstance(request_id, str) else ""
 
 
 class BodySizeLimitMiddleware:

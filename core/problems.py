@@ -5,6 +5,7 @@ views never build error responses themselves.
 """
 
 import logging
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -14,6 +15,8 @@ from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
+
+from core import metrics
 
 logger = logging.getLogger("gamebackend.errors")
 
@@ -42,6 +45,33 @@ class Problem(exceptions.APIException):
         super().__init__(detail)
         self.extra = extra or {}
         self.headers = headers or {}
+
+
+class InvalidInput(Problem):
+    """Input a service refuses, field by field: rendered exactly as DRF's ValidationError is
+    (`validation_error` with `errors: [{"field", "code", "message"}]`), without services
+    depending on DRF's serializer errors. `errors` maps each field ("" for the input as a
+    whole) to its messages; `code` is the code of every message."""
+
+    status_code = 400
+    default_code = "validation_error"
+    default_detail = "The request is not valid; see errors."
+
+    def __init__(self, errors: Mapping[str, Sequence[str]], *, code: str = "invalid") -> None:
+        self.errors = {field: list(messages) for field, messages in errors.items()}
+        self.code = code
+        super().__init__(
+            extra={
+                "errors": [
+                    {"field": field or None, "code": code, "message": message}
+                    for field, messages in self.errors.items()
+                    for message in messages
+                ]
+            }
+        )
+
+    def messages(self) -> list[str]:
+        return [message for messages in self.errors.values() for message in messages]
 
 
 class PayloadTooLarge(Problem):
@@ -163,6 +193,8 @@ def problem_message(exc: exceptions.APIException) -> str:
     """One line for a person (an admin form error): every field message, or the detail."""
     if isinstance(exc, exceptions.ValidationError):
         return "; ".join(error["message"] for error in flatten_errors(exc.detail))
+    if isinstance(exc, InvalidInput):
+        return "; ".join(exc.messages())
     return str(exc.detail)
 
 
@@ -177,7 +209,7 @@ def _error_entry(field: str, item: Any) -> dict[str, Any]:
 def _detail_text(exc: exceptions.APIException) -> str:
     detail = exc.detail
     if isinstance(exc, exceptions.ValidationError):
-        return "The request is not valid; see errors."
+        return InvalidInput.default_detail
     if isinstance(detail, dict):
         # simplejwt's InvalidToken carries {"detail": ..., "messages": [...]}.
         return str(detail.get("detail", "The request cannot be processed."))
@@ -231,9 +263,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
 
 
 def database_unavailable_count() -> None:
-    from core.metrics import db_unavailable  # metrics imports this module
-
-    db_unavailable.inc()
+    metrics.db_unavailable.inc()
 
 
 def problem_response(

@@ -1,6 +1,10 @@
-"""The base class of every API view, `/health`, and problem responses for Django-level errors."""
+"""The base class of every API view, `/health`, `/metrics`, and problem responses for Django-level
+errors."""
 
+import hmac
+import ipaddress
 import logging
+import os
 import sys
 from typing import Any
 
@@ -10,6 +14,13 @@ from django.http import HttpRequest, HttpResponse
 from django.views import defaults
 from drf_spectacular.utils import extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularRedocView
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    generate_latest,
+    multiprocess,
+)
 from rest_framework import exceptions, serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -92,6 +103,52 @@ def _check_database() -> str:
         connection.close_if_unusable_or_obsolete()
         return "unavailable"
     return "ok"
+
+
+# --- /metrics --------------------------------------------------------------------------------
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def metrics_allowed(request: HttpRequest) -> bool:
+    """A bearer token equal to METRICS_TOKEN when one is set. Without one, loopback clients, and
+    outside DEBUG only when the operator opted in with METRICS_ALLOW_LOOPBACK: behind a reverse
+    proxy on the same host every request comes from loopback."""
+    token: str = settings.METRICS_TOKEN
+    if token:
+        sent = request.headers.get("Authorization", "")
+        return hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
+    if not (settings.DEBUG or settings.METRICS_ALLOW_LOOPBACK):
+        return False
+    return _is_loopback(request.META.get("REMOTE_ADDR", ""))
+
+
+def metrics_view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    if request.method != "GET":
+        return problem_response(
+            request, status=405, code="method_not_allowed", detail="Use GET for /metrics."
+        )
+    if not metrics_allowed(request):
+        return problem_response(
+            request,
+            status=403,
+            code="permission_denied",
+            detail=(
+                "Metrics need the METRICS_TOKEN bearer (or, with METRICS_ALLOW_LOOPBACK or "
+                "DEBUG, a loopback client)."
+            ),
+        )
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
 
 def _is_html_path(request: HttpRequest) -> bool:

@@ -43,10 +43,16 @@ for number in range(1, 7):
         continue
     # Each player's wallet history happens on its own past day, so the economy report has days.
     with mock.patch("django.utils.timezone.now", return_value=now - timedelta(days=number)):
-        wallet_earn(player=player, currency=coins, amount=500 * number, reason="daily_login")
-        wallet_earn(player=player, currency=coins, amount=120, reason="level_reward")
-        wallet_spend(player=player, currency=coins, amount=80 * number, reason="shop_sword")
-        wallet_earn(player=player, currency=gems, amount=5 * number, reason="quest_reward")
+        wallet_earn(
+            player=player, currency=coins, amount=500 * number, reason="daily_login", request_id=""
+        )
+        wallet_earn(player=player, currency=coins, amount=120, reason="level_reward", request_id="")
+        wallet_spend(
+            player=player, currency=coins, amount=80 * number, reason="shop_sword", request_id=""
+        )
+        wallet_earn(
+            player=player, currency=gems, amount=5 * number, reason="quest_reward", request_id=""
+        )
     for minutes, event_type in enumerate(["session_start", "level_start", "level_complete"]):
         event_record(
             player=player,

@@ -1,7 +1,12 @@
 """One view per operation: parse → one service or selector call → render."""
 
-from collections.abc import Callable
+from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
@@ -15,7 +20,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import User
+from core.middleware import request_id_of
 from core.throttles import PlayerWriteRateThrottle
 from core.views import ApiView
 from economy import selectors, services
@@ -25,7 +30,7 @@ from economy.idempotency import (
     idempotency_key_from,
     idempotent_execute,
 )
-from economy.models import DEFAULT_CURRENCY_CODE, LedgerEntry
+from economy.models import DEFAULT_CURRENCY_CODE, Currency, LedgerEntry
 from economy.serializers import (
     BalanceQuerySerializer,
     BalanceResponseSerializer,
@@ -38,6 +43,9 @@ from economy.serializers import (
     ledger_entry_body,
     wallet_change_body,
 )
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     KEY_HEADER,
@@ -54,48 +62,60 @@ PROBLEM = OpenApiResponse(EconomyProblemSerializer, description="`validation_err
 
 def request_player(request: Request) -> User:
     """The authenticated player (every economy view requires authentication)."""
-    if not isinstance(request.user, User):
+    if not isinstance(request.user, get_user_model()):
         raise exceptions.NotAuthenticated()
     return request.user
 
 
-class WalletChangeView(ApiView):
-    """/earn and /spend: validate the body (and key), then run the service at most once."""
+@dataclass(frozen=True)
+class WalletChangeRequest:
+    """The parsed body of /earn or /spend, with its caller, key and request id."""
 
+    player: User
+    currency: Currency
+    amount: int
+    reason: str
+    key: str | None
+    request_id: str
+
+
+def wallet_change_request(
+    request: Request, serializer_class: type[EarnRequestSerializer]
+) -> WalletChangeRequest:
+    """Validate the body, then the `Idempotency-Key`; 400 before anything runs."""
+    player = request_player(request)
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    return WalletChangeRequest(
+        player=player,
+        currency=data["currency"],
+        amount=data["amount"],
+        reason=data["reason"],
+        key=idempotency_key_from(request),
+        request_id=request_id_of(request),
+    )
+
+
+def wallet_change_response(
+    request: Request,
+    change: WalletChangeRequest,
+    operation: Callable[[IdempotencyClaim | None], LedgerEntry],
+) -> HttpResponseBase:
+    """Run the operation once, at most once per key when the request has one."""
+    if change.key is None:
+        return Response(wallet_change_body(operation(None)))
+    return idempotent_execute(
+        request=request,
+        player=change.player,
+        key=change.key,
+        operation=operation,
+        render_success=wallet_change_body,
+    )
+
+
+class EarnView(ApiView):
     throttle_classes = [PlayerWriteRateThrottle]
-    request_serializer_class: type[EarnRequestSerializer]
-    service: Callable[..., LedgerEntry]
-
-    def wallet_change(self, request: Request) -> HttpResponseBase:
-        player = request_player(request)
-        serializer = self.request_serializer_class(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        key = idempotency_key_from(request)
-
-        def operation(claim: IdempotencyClaim | None) -> LedgerEntry:
-            return type(self).service(
-                player=player,
-                currency=data["currency"],
-                amount=data["amount"],
-                reason=data["reason"],
-                idempotency=claim,
-            )
-
-        if key is None:
-            return Response(wallet_change_body(operation(None)))
-        return idempotent_execute(
-            request=request,
-            player=player,
-            key=key,
-            operation=operation,
-            render_success=wallet_change_body,
-        )
-
-
-class EarnView(WalletChangeView):
-    request_serializer_class = EarnRequestSerializer
-    service = services.wallet_earn
 
     @extend_schema(
         operation_id="earn",
@@ -122,12 +142,23 @@ class EarnView(WalletChangeView):
         description="Grant currency to the caller, within the earn rules and the maximum balance.",
     )
     def post(self, request: Request) -> HttpResponseBase:
-        return self.wallet_change(request)
+        change = wallet_change_request(request, EarnRequestSerializer)
+
+        def earn(claim: IdempotencyClaim | None) -> LedgerEntry:
+            return services.wallet_earn(
+                player=change.player,
+                currency=change.currency,
+                amount=change.amount,
+                reason=change.reason,
+                request_id=change.request_id,
+                idempotency=claim,
+            )
+
+        return wallet_change_response(request, change, earn)
 
 
-class SpendView(WalletChangeView):
-    request_serializer_class = SpendRequestSerializer
-    service = services.wallet_spend
+class SpendView(ApiView):
+    throttle_classes = [PlayerWriteRateThrottle]
 
     @extend_schema(
         operation_id="spend",
@@ -152,7 +183,19 @@ class SpendView(WalletChangeView):
         description="Take currency from the caller; nothing is written when the balance is short.",
     )
     def post(self, request: Request) -> HttpResponseBase:
-        return self.wallet_change(request)
+        change = wallet_change_request(request, SpendRequestSerializer)
+
+        def spend(claim: IdempotencyClaim | None) -> LedgerEntry:
+            return services.wallet_spend(
+                player=change.player,
+                currency=change.currency,
+                amount=change.amount,
+                reason=change.reason,
+                request_id=change.request_id,
+                idempotency=claim,
+            )
+
+        return wallet_change_response(request, change, spend)
 
 
 class BalanceView(ApiView):

@@ -17,6 +17,8 @@ Every store is fenced by the claim token: a request whose claim was taken over c
 store an outcome, and its ledger write rolls back with `IdempotencyClaimLost`.
 """
 
+from __future__ import annotations
+
 import hashlib
 import json
 import logging
@@ -24,20 +26,27 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.http import HttpResponse
 from django.utils import timezone
-from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
-from accounts.models import User
-from core.problems import PROBLEM_CONTENT_TYPE, Problem, problem_body, problem_code
+from core.problems import (
+    PROBLEM_CONTENT_TYPE,
+    InvalidInput,
+    Problem,
+    problem_body,
+    problem_code,
+)
 from economy.errors import IdempotencyClaimLost, IdempotencyKeyReused, RequestInProgress
 from economy.models import IdempotencyRecord, LedgerEntry
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -102,14 +111,8 @@ def idempotency_key_from(request: Request) -> str | None:
     if key is None:
         return None
     if not 1 <= len(key) <= MAX_KEY_LENGTH:
-        raise exceptions.ValidationError(
-            {
-                KEY_HEADER: [
-                    exceptions.ErrorDetail(
-                        f"Must be 1 to {MAX_KEY_LENGTH} characters.", code="invalid_length"
-                    )
-                ]
-            }
+        raise InvalidInput(
+            {KEY_HEADER: [f"Must be 1 to {MAX_KEY_LENGTH} characters."]}, code="invalid_length"
         )
     return key
 

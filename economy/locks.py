@@ -1,11 +1,16 @@
 """Row locks on wallets. Every balance change goes through here (see services.py)."""
 
+from __future__ import annotations
+
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 
-from accounts.models import User
 from economy.models import Currency, Wallet
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 class TransactionRequired(RuntimeError):

@@ -1,11 +1,15 @@
 """Reads of the economy: balances, a player's ledger page, and the ledger audit."""
 
+from __future__ import annotations
+
 import base64
 import binascii
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
+from django.contrib.auth import get_user_model
 from django.core import signing
 from django.db import connection
 from django.db.models import (
@@ -23,7 +27,6 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, TruncDate
 
-from accounts.models import User
 from economy.models import (
     ADJUST_FORM_MAX_AGE_SECONDS,
     MAX_BALANCE,
@@ -31,6 +34,9 @@ from economy.models import (
     LedgerEntry,
     Wallet,
 )
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 CURSOR_SALT = "economy.transactions.cursor"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -54,7 +60,7 @@ class LedgerCursor:
         return base64.urlsafe_b64encode(signed.encode()).decode().rstrip("=")
 
     @classmethod
-    def decode(cls, text: str) -> "LedgerCursor":
+    def decode(cls, text: str) -> LedgerCursor:
         """Cursors are signed: a garbled, truncated or forged one is refused."""
         try:
             padded = text + "=" * (-len(text) % 4)
@@ -103,8 +109,9 @@ def players_with_balances() -> QuerySet[User]:
         if connection.vendor == "postgresql"
         else "json_group_object(c.code, coalesce(w.balance, 0))"
     )
-    user_table = User._meta.db_table
-    return User.objects.annotate(
+    user_model = get_user_model()
+    user_table = user_model._meta.db_table
+    return user_model.objects.annotate(
         balances_json=RawSQL(  # noqa: S611 (table names are ours; no values)
             f"SELECT coalesce({aggregate}, '{{}}') FROM {Currency._meta.db_table} c "  # noqa: S608
             f"LEFT JOIN {Wallet._meta.db_table} w "

@@ -6,20 +6,24 @@ transaction, so nothing (not even a new empty wallet) is written. On PostgreSQL 
 (within the limits, no earn rule, no idempotency key) is one statement that does the same in
 one round trip (`_EARN_ONE_STATEMENT`, `_SPEND_ONE_STATEMENT`); anything else takes the full
 path, which decides and refuses.
+
+A money write has no hidden inputs: the request id stored on each ledger entry is an argument
+(`request_id`, "" outside a request), passed by the API views and the admin.
 """
+
+from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
-from rest_framework import exceptions
 
-from accounts.models import User
 from core import metrics
-from core.logging import request_id_var
+from core.problems import InvalidInput
 from economy.errors import (
     AdjustFormAlreadySubmitted,
     AdjustmentNotAllowed,
@@ -40,6 +44,9 @@ from economy.models import (
     Wallet,
 )
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 Kind = LedgerEntry.Kind
 ADJUSTMENT_REASON = "staff_adjustment"
 
@@ -50,13 +57,21 @@ def wallet_earn(
     currency: Currency,
     amount: int,
     reason: str,
+    request_id: str,
     idempotency: IdempotencyClaim | None = None,
 ) -> LedgerEntry:
-    """Grant `amount` to the player's wallet, within the earn rules and the balance ceiling."""
+    """Grant `amount` to the player's wallet, within the earn rules and the balance ceiling.
+
+    `request_id` is stored on the ledger entry ("" when the write comes from no request)."""
     _require_positive(amount)
     if idempotency is None and not settings.ECONOMY_REQUIRE_EARN_RULE:
         entry = _ledger_append_one_statement(
-            player=player, currency=currency, amount=amount, kind=Kind.EARN, reason=reason
+            player=player,
+            currency=currency,
+            amount=amount,
+            kind=Kind.EARN,
+            reason=reason,
+            request_id=request_id,
         )
         if entry is not None:
             return entry
@@ -95,6 +110,7 @@ def wallet_earn(
             kind=Kind.EARN,
             reason=reason,
             now=now,
+            request_id=request_id,
             idempotency=idempotency,
         )
 
@@ -105,13 +121,19 @@ def wallet_spend(
     currency: Currency,
     amount: int,
     reason: str,
+    request_id: str,
     idempotency: IdempotencyClaim | None = None,
 ) -> LedgerEntry:
     """Take `amount` from the player's wallet; refused (409) when the balance is too low."""
     _require_positive(amount)
     if idempotency is None:
         entry = _ledger_append_one_statement(
-            player=player, currency=currency, amount=-amount, kind=Kind.SPEND, reason=reason
+            player=player,
+            currency=currency,
+            amount=-amount,
+            kind=Kind.SPEND,
+            reason=reason,
+            request_id=request_id,
         )
         if entry is not None:
             return entry
@@ -124,6 +146,7 @@ def wallet_spend(
             kind=Kind.SPEND,
             reason=reason,
             now=timezone.now(),
+            request_id=request_id,
             idempotency=idempotency,
         )
 
@@ -135,6 +158,7 @@ def wallet_adjust(
     amount: int,
     note: str,
     actor: User,
+    request_id: str,
     form_nonce: str | None = None,
 ) -> LedgerEntry:
     """A staff correction (signed `amount`) with a required note; earn rules do not apply, the
@@ -142,13 +166,13 @@ def wallet_adjust(
 
     `form_nonce` (the admin forms' one-time token) is consumed in the same transaction, so one
     rendered form makes at most one adjustment; a used one raises AdjustFormAlreadySubmitted."""
-    errors = {}
+    errors: dict[str, list[str]] = {}
     if amount == 0 or abs(amount) > MAX_BALANCE:
         errors["amount"] = [f"A non-zero integer between -{MAX_BALANCE} and {MAX_BALANCE}."]
     if not note.strip():
         errors["note"] = ["An adjustment needs a note saying why."]
     if errors:
-        raise exceptions.ValidationError(errors)
+        raise InvalidInput(errors)
     if not (actor.is_staff and actor.is_active):
         raise AdjustmentNotAllowed()
     with transaction.atomic(durable=True):
@@ -166,6 +190,7 @@ def wallet_adjust(
             kind=Kind.ADJUSTMENT,
             reason=ADJUSTMENT_REASON,
             now=now,
+            request_id=request_id,
             actor=actor,
             note=note.strip(),
         )
@@ -279,7 +304,7 @@ _SPEND_ONE_STATEMENT = f"""
 
 
 def _ledger_append_one_statement(
-    *, player: User, currency: Currency, amount: int, kind: str, reason: str
+    *, player: User, currency: Currency, amount: int, kind: str, reason: str, request_id: str
 ) -> LedgerEntry | None:
     """An earn (to a new or existing wallet) or a spend within the limits, in one statement on
     PostgreSQL; None when it did not apply (a limit, an earn rule, a spend from a missing
@@ -288,7 +313,6 @@ def _ledger_append_one_statement(
         return None
     now = timezone.now()
     transaction_id = uuid.uuid4()
-    request_id = request_id_var.get() or ""
     with connection.cursor() as cursor:
         cursor.execute(
             _EARN_ONE_STATEMENT if kind == Kind.EARN else _SPEND_ONE_STATEMENT,
@@ -338,6 +362,7 @@ def _ledger_append(
     kind: str,
     reason: str,
     now: datetime,
+    request_id: str,
     idempotency: IdempotencyClaim | None = None,
     actor: User | None = None,
     note: str = "",
@@ -357,7 +382,7 @@ def _ledger_append(
         idempotency_key=idempotency.key if idempotency is not None else None,
         actor=actor,
         note=note,
-        request_id=request_id_var.get() or "",
+        request_id=request_id,
         created_at=now,
     )
     if idempotency is not None:

@@ -3,8 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from core.metrics import metrics_view
-from core.views import HealthView, RedocView
+from core.views import HealthView, RedocView, metrics_view
 
 urlpatterns = [
     path("health", HealthView.as_view(), name="health"),

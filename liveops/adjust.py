@@ -24,8 +24,8 @@ from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from rest_framework import exceptions
 
+from core.middleware import request_id_of
 from core.problems import Problem, problem_message
 from economy import selectors as economy_selectors
 from economy import services as economy_services
@@ -131,9 +131,10 @@ def adjust_view(
                 amount=data["amount"],
                 note=data["note"],
                 actor=request.user,  # type: ignore[arg-type]
+                request_id=request_id_of(request),
                 form_nonce=data["form_nonce"],
             )
-        except (exceptions.ValidationError, Problem) as exc:
+        except Problem as exc:
             form.add_error(None, problem_message(exc))
         else:
             message = (

@@ -1,15 +1,17 @@
 """Telemetry endpoints: one view per operation (parse → one service or selector call → render)."""
 
-from datetime import UTC, datetime
-from typing import Any
+from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth import get_user_model
 from django.http import HttpResponseRedirect
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import User
 from core.fields import iso_utc
 from core.throttles import PlayerWriteRateThrottle, TrackRateThrottle
 from core.views import ApiView
@@ -30,10 +32,13 @@ from telemetry.serializers import (
 )
 from telemetry.validation import event_batch_items_parse
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 
 def _player(request: Request) -> User:
     user = request.user
-    assert isinstance(user, User), "IsAuthenticated lets only players through"
+    assert isinstance(user, get_user_model()), "IsAuthenticated lets only players through"
     return user
 
 
@@ -202,7 +207,7 @@ class StatsView(ApiView):
             "uniquePlayers": stats.unique_players,
             "byType": counts["byType"],
         }
-        if isinstance(request.user, User):
+        if isinstance(request.user, get_user_model()):
             body["mine"] = _counts_body(
                 selectors.player_event_stats(
                     player=_player(request), day_from=day_from, day_to=day_to

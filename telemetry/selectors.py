@@ -1,13 +1,15 @@
 """Reads of the telemetry app: a player's recent events, statistics from the daily aggregates,
 and the pipeline's sessions rows."""
 
+from __future__ import annotations
+
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet, Sum
 
-from accounts.models import User
 from telemetry.models import (
     ActiveDayPairCount,
     Event,
@@ -15,6 +17,9 @@ from telemetry.models import (
     PlayerAttribution,
     PlayerEventDayCount,
 )
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 # Open ends of a /stats range: no event is older than 2000 (validated at ingestion).
 EARLIEST_DAY = date(2000, 1, 1)

@@ -14,6 +14,8 @@ global `EventDayCount` rows in (day, event type) order → the global `ActiveDay
 different players seldom wait for each other; a wait lasts only until the other commits.
 """
 
+from __future__ import annotations
+
 import hashlib
 import hmac
 import json
@@ -23,14 +25,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.models import User
 from core import metrics
 from telemetry.models import (
     EVENT_COUNT_SHARDS,
@@ -45,6 +46,9 @@ from telemetry.models import (
     PlayerEventDayCount,
 )
 from telemetry.validation import TRACK_PARAMETERS, EventInput
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 logger = logging.getLogger(__name__)
 

@@ -131,7 +131,9 @@ def test_a_support_member_cannot_edit_a_player_through_the_form():
 def test_who_can_adjust_a_wallet(role, allowed):
     player = PlayerFactory()
     coins = Currency.objects.get(code="coins")
-    economy_services.wallet_earn(player=player, currency=coins, amount=100, reason="daily_login")
+    economy_services.wallet_earn(
+        player=player, currency=coins, amount=100, reason="daily_login", request_id=""
+    )
     wallet = Wallet.objects.get(player=player)
     staff = staff_in(role)
     client = admin_client(staff)
@@ -155,7 +157,9 @@ def test_who_can_adjust_a_wallet(role, allowed):
 def test_economy_adjust_form_writes_exactly_one_entry_with_actor_and_note():
     player = PlayerFactory()
     coins = Currency.objects.get(code="coins")
-    economy_services.wallet_earn(player=player, currency=coins, amount=100, reason="daily_login")
+    economy_services.wallet_earn(
+        player=player, currency=coins, amount=100, reason="daily_login", request_id=""
+    )
     wallet = Wallet.objects.get(player=player)
     operator = staff_in("economy")
     before = LedgerEntry.objects.count()
@@ -183,7 +187,7 @@ def test_ledger_refuses_add_change_and_delete(role, admin_user):
     player = PlayerFactory()
     coins = Currency.objects.get(code="coins")
     entry = economy_services.wallet_earn(
-        player=player, currency=coins, amount=100, reason="daily_login"
+        player=player, currency=coins, amount=100, reason="daily_login", request_id=""
     )
     client = admin_client(admin_user if role == "superuser" else staff_in(role))
 
@@ -296,7 +300,9 @@ def test_set_password_is_shown_only_to_who_may_change_the_player(role, shown, ad
 def test_a_wallet_page_has_no_save_buttons_even_for_a_superuser(admin_user):
     player = PlayerFactory()
     coins, _ = Currency.objects.get_or_create(code="coins", defaults={"name": "Coins"})
-    economy_services.wallet_earn(player=player, currency=coins, amount=5, reason="quest")
+    economy_services.wallet_earn(
+        player=player, currency=coins, amount=5, reason="quest", request_id=""
+    )
     wallet = Wallet.objects.get(player=player)
 
     content = (

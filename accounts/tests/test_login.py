@@ -109,7 +109,7 @@ def test_staff_sign_in_with_username_and_password(api_client):
 
 def test_banned_player_gets_403_at_login(api_client):
     player = PlayerFactory(username="cheater")
-    player_ban(player=player, reason="speed hack")
+    player_ban(player=player, reason="speed hack", actor=None)
 
     response = login(api_client, userId="cheater")
 
@@ -126,7 +126,7 @@ def test_ban_stops_live_access_tokens_and_revokes_refresh_tokens(api_client):
         == 204
     )
 
-    player_ban(player=player, reason="speed hack")
+    player_ban(player=player, reason="speed hack", actor=None)
 
     response = api_client.post("/account/password", {"password": PASSWORD}, format="json")
     assert response.status_code == 401

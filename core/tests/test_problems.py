@@ -247,7 +247,7 @@ def test_banned_player_cannot_use_a_live_token(api_client):
 
     player = PlayerFactory()
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair_issue(user=player).access}")
-    player_ban(player=player, reason="chargeback fraud")
+    player_ban(player=player, reason="chargeback fraud", actor=None)
 
     assert_problem(api_client.post("/account/password", {}, format="json"), 401, "token_invalid")
 
@@ -342,10 +342,66 @@ def test_an_overflow_in_the_database_is_a_500_not_database_unavailable(monkeypat
     def overflowing(registry):
         raise overflow
 
-    monkeypatch.setattr("core.metrics.generate_latest", overflowing)
+    monkeypatch.setattr("core.views.generate_latest", overflowing)
 
     response = Client(raise_request_exception=False).get("/metrics")
 
     assert response.status_code == 500
     assert response.json()["code"] == "internal_error"
     assert "Retry-After" not in response
+
+
+# --- InvalidInput: a service's refusal of its input, rendered as DRF's ValidationError is -----
+
+
+def _rendered(exc):
+    from core.problems import problem_exception_handler
+
+    response = problem_exception_handler(exc, {})
+    return response.status_code, dict(response.headers), response.data
+
+
+def test_invalid_input_renders_exactly_as_drfs_validation_error():
+    from rest_framework import exceptions
+
+    from core.problems import InvalidInput
+
+    domain = InvalidInput({"amount": ["Too big."], "note": ["Empty.", "Blank."]}, code="bad_value")
+    drf = exceptions.ValidationError(
+        {
+            "amount": [exceptions.ErrorDetail("Too big.", code="bad_value")],
+            "note": [
+                exceptions.ErrorDetail("Empty.", code="bad_value"),
+                exceptions.ErrorDetail("Blank.", code="bad_value"),
+            ],
+        }
+    )
+
+    assert _rendered(domain) == _rendered(drf)
+    assert json.dumps(_rendered(domain)[2]) == json.dumps(_rendered(drf)[2])
+    assert _rendered(domain)[2] == {
+        "type": "urn:gamebackend:problem:validation_error",
+        "title": "Bad Request",
+        "status": 400,
+        "code": "validation_error",
+        "detail": "The request is not valid; see errors.",
+        "errors": [
+            {"field": "amount", "code": "bad_value", "message": "Too big."},
+            {"field": "note", "code": "bad_value", "message": "Empty."},
+            {"field": "note", "code": "bad_value", "message": "Blank."},
+        ],
+    }
+
+
+def test_invalid_input_without_a_code_uses_drfs_default_code_and_reads_as_one_line():
+    from rest_framework import exceptions
+
+    from core.problems import InvalidInput, problem_message
+
+    domain = InvalidInput({"reason": ["A ban needs a reason."]})
+
+    assert _rendered(domain) == _rendered(exceptions.ValidationError(domain.errors))
+    assert domain.extra["errors"] == [
+        {"field": "reason", "code": "invalid", "message": "A ban needs a reason."}
+    ]
+    assert problem_message(InvalidInput({"a": ["One."], "b": ["Two."]})) == "One.; Two."

@@ -48,15 +48,38 @@ def write_ledger_activity(*, actor, monkeypatch):
         monkeypatch.setattr("django.utils.timezone.now", lambda: moment)
         return write()
 
-    on(at(1), lambda: wallet_earn(player=alice, currency=coins, amount=500, reason="daily_login"))
-    on(at(1, 23), lambda: wallet_earn(player=bob, currency=coins, amount=300, reason="daily_login"))
-    on(at(2, 0), lambda: wallet_spend(player=alice, currency=coins, amount=120, reason="shop"))
-    on(at(2), lambda: wallet_earn(player=alice, currency=gems, amount=7, reason="quest"))
+    on(
+        at(1),
+        lambda: wallet_earn(
+            player=alice, currency=coins, amount=500, reason="daily_login", request_id=""
+        ),
+    )
+    on(
+        at(1, 23),
+        lambda: wallet_earn(
+            player=bob, currency=coins, amount=300, reason="daily_login", request_id=""
+        ),
+    )
+    on(
+        at(2, 0),
+        lambda: wallet_spend(
+            player=alice, currency=coins, amount=120, reason="shop", request_id=""
+        ),
+    )
+    on(
+        at(2),
+        lambda: wallet_earn(player=alice, currency=gems, amount=7, reason="quest", request_id=""),
+    )
     on(
         at(2),
         lambda: wallet_adjust(
-            player=bob, currency=coins, amount=-50, note="refund abuse", actor=actor
+            player=bob, currency=coins, amount=-50, note="refund abuse", actor=actor, request_id=""
         ),
     )
-    on(at(4), lambda: wallet_earn(player=bob, currency=coins, amount=1, reason="daily_login"))
+    on(
+        at(4),
+        lambda: wallet_earn(
+            player=bob, currency=coins, amount=1, reason="daily_login", request_id=""
+        ),
+    )
     monkeypatch.undo()

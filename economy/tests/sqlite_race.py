@@ -34,9 +34,11 @@ def main(threads: int, earns: int) -> None:
         try:
             barrier.wait(timeout=30)
             for _ in range(earns):
-                wallet_earn(player=player, currency=coins, amount=7, reason="race")
+                wallet_earn(player=player, currency=coins, amount=7, reason="race", request_id="")
             try:
-                wallet_spend(player=player, currency=coins, amount=100, reason="race")
+                wallet_spend(
+                    player=player, currency=coins, amount=100, reason="race", request_id=""
+                )
                 spends.append(1)
             except InsufficientFunds:
                 pass

@@ -24,7 +24,7 @@ def admin_client(client, superuser):
 
 @pytest.fixture
 def wallet(player, coins):
-    wallet_earn(player=player, currency=coins, amount=100, reason="quest")
+    wallet_earn(player=player, currency=coins, amount=100, reason="quest", request_id="")
     return Wallet.objects.get(player=player)
 
 
@@ -51,7 +51,7 @@ def test_ledger_is_read_only_in_the_admin(admin_client, wallet):
 
 def test_ledger_changelist_filters_by_wallet(admin_client, wallet, coins):
     other = PlayerFactory()
-    wallet_earn(player=other, currency=coins, amount=7, reason="theirs")
+    wallet_earn(player=other, currency=coins, amount=7, reason="theirs", request_id="")
 
     response = admin_client.get(
         reverse("admin:economy_ledgerentry_changelist"), {"wallet__id__exact": wallet.pk}

@@ -33,9 +33,9 @@ def test_balance_of_a_new_player_is_zero_in_every_currency(player_client, player
 
 def test_balance_in_a_chosen_currency(player_client, player, coins):
     gems = CurrencyFactory(code="gems")
-    wallet_earn(player=player, currency=coins, amount=500, reason="q")
-    wallet_earn(player=player, currency=gems, amount=9, reason="q")
-    wallet_spend(player=player, currency=gems, amount=2, reason="q")
+    wallet_earn(player=player, currency=coins, amount=500, reason="q", request_id="")
+    wallet_earn(player=player, currency=gems, amount=9, reason="q", request_id="")
+    wallet_spend(player=player, currency=gems, amount=2, reason="q", request_id="")
 
     response = player_client.get("/balance", {"currency": "gems"})
 
@@ -48,7 +48,7 @@ def test_balance_in_a_chosen_currency(player_client, player, coins):
 
 
 def test_balance_shows_only_the_callers_wallets(player_client, player, coins):
-    wallet_earn(player=PlayerFactory(), currency=coins, amount=999, reason="q")
+    wallet_earn(player=PlayerFactory(), currency=coins, amount=999, reason="q", request_id="")
 
     assert player_client.get("/balance").json()["balance"] == 0
 
@@ -68,7 +68,7 @@ def test_balance_needs_a_token(api_client):
 
 def test_balance_query_count_is_pinned(player_client, player, coins, django_assert_num_queries):
     CurrencyFactory(code="gems")
-    wallet_earn(player=player, currency=coins, amount=5, reason="q")
+    wallet_earn(player=player, currency=coins, amount=5, reason="q", request_id="")
 
     # One: the token's user (its ban state) with every balance (selectors.players_with_balances).
     with django_assert_num_queries(1):
@@ -79,9 +79,13 @@ def test_balance_query_count_is_pinned(player_client, player, coins, django_asse
 
 def test_transactions_lists_signed_entries_newest_first(player_client, player, coins):
     staff = StaffFactory()
-    earn = wallet_earn(player=player, currency=coins, amount=500, reason="daily_login")
-    spend = wallet_spend(player=player, currency=coins, amount=120, reason="shop")
-    adjust = wallet_adjust(player=player, currency=coins, amount=-30, note="fix", actor=staff)
+    earn = wallet_earn(
+        player=player, currency=coins, amount=500, reason="daily_login", request_id=""
+    )
+    spend = wallet_spend(player=player, currency=coins, amount=120, reason="shop", request_id="")
+    adjust = wallet_adjust(
+        player=player, currency=coins, amount=-30, note="fix", actor=staff, request_id=""
+    )
 
     response = player_client.get("/transactions")
 
@@ -112,7 +116,7 @@ def test_transactions_lists_signed_entries_newest_first(player_client, player, c
 def test_transactions_created_at_is_utc_with_z(player_client, player, coins, monkeypatch):
     moment = datetime(2026, 5, 4, 3, 2, 1, 123456, tzinfo=UTC)
     monkeypatch.setattr("django.utils.timezone.now", lambda: moment)
-    wallet_earn(player=player, currency=coins, amount=1, reason="q")
+    wallet_earn(player=player, currency=coins, amount=1, reason="q", request_id="")
 
     entry = player_client.get("/transactions").json()["entries"][0]
 
@@ -121,8 +125,8 @@ def test_transactions_created_at_is_utc_with_z(player_client, player, coins, mon
 
 def test_transactions_filter_by_currency(player_client, player, coins):
     gems = CurrencyFactory(code="gems")
-    wallet_earn(player=player, currency=coins, amount=1, reason="q")
-    wallet_earn(player=player, currency=gems, amount=2, reason="q")
+    wallet_earn(player=player, currency=coins, amount=1, reason="q", request_id="")
+    wallet_earn(player=player, currency=gems, amount=2, reason="q", request_id="")
 
     body = player_client.get("/transactions", {"currency": "gems"}).json()
 
@@ -130,7 +134,7 @@ def test_transactions_filter_by_currency(player_client, player, coins):
 
 
 def test_transactions_show_only_the_callers_entries(player_client, player, coins):
-    wallet_earn(player=PlayerFactory(), currency=coins, amount=1, reason="q")
+    wallet_earn(player=PlayerFactory(), currency=coins, amount=1, reason="q", request_id="")
 
     assert player_client.get("/transactions").json() == {"entries": [], "nextCursor": None}
 
@@ -138,7 +142,7 @@ def test_transactions_show_only_the_callers_entries(player_client, player, coins
 def test_transactions_paginate_with_a_cursor(player_client, player, coins):
     amounts = list(range(1, 8))
     for amount in amounts:
-        wallet_earn(player=player, currency=coins, amount=amount, reason="q")
+        wallet_earn(player=player, currency=coins, amount=amount, reason="q", request_id="")
     seen = []
     cursor = None
     pages = 0
@@ -158,7 +162,7 @@ def test_transactions_paginate_with_a_cursor(player_client, player, coins):
 
 def test_a_page_that_exactly_fills_the_limit_has_no_next_cursor(player_client, player, coins):
     for _ in range(3):
-        wallet_earn(player=player, currency=coins, amount=1, reason="q")
+        wallet_earn(player=player, currency=coins, amount=1, reason="q", request_id="")
 
     body = player_client.get("/transactions", {"limit": 3}).json()
 
@@ -170,7 +174,7 @@ def test_entries_with_the_same_timestamp_page_by_id(player_client, player, coins
     moment = datetime(2026, 1, 1, tzinfo=UTC)
     monkeypatch.setattr("django.utils.timezone.now", lambda: moment)
     for amount in (1, 2, 3):
-        wallet_earn(player=player, currency=coins, amount=amount, reason="q")
+        wallet_earn(player=player, currency=coins, amount=amount, reason="q", request_id="")
 
     first = player_client.get("/transactions", {"limit": 2}).json()
     second = player_client.get("/transactions", {"limit": 2, "cursor": first["nextCursor"]}).json()
@@ -181,7 +185,7 @@ def test_entries_with_the_same_timestamp_page_by_id(player_client, player, coins
 
 def test_default_limit_is_50(player_client, player, coins):
     for _ in range(51):
-        wallet_earn(player=player, currency=coins, amount=1, reason="q")
+        wallet_earn(player=player, currency=coins, amount=1, reason="q", request_id="")
 
     body = player_client.get("/transactions").json()
 
@@ -222,7 +226,7 @@ def test_unknown_or_garbled_cursors_are_400(player_client, cursor):
 
 def test_empty_query_parameters_mean_not_given(player_client, player, coins):
     """DRF's query-string convention: `?limit=&cursor=&currency=` is the first default page."""
-    wallet_earn(player=player, currency=coins, amount=1, reason="q")
+    wallet_earn(player=player, currency=coins, amount=1, reason="q", request_id="")
 
     reads = player_client.get("/transactions", {"limit": "", "cursor": "", "currency": ""})
     balance = player_client.get("/balance", {"currency": ""})
@@ -254,7 +258,7 @@ def test_transactions_query_count_is_constant(
     player_client, player, coins, django_assert_num_queries
 ):
     for _ in range(10):
-        wallet_earn(player=player, currency=coins, amount=1, reason="q")
+        wallet_earn(player=player, currency=coins, amount=1, reason="q", request_id="")
 
     with django_assert_num_queries(2):  # the user, then one page with wallets and currencies
         response = player_client.get("/transactions", {"limit": 5})
@@ -266,9 +270,9 @@ def test_transactions_query_count_is_constant(
 def test_another_players_cursor_shows_only_the_callers_entries(player, coins):
     """A cursor is only a position in time: the page after it holds the caller's entries alone."""
     other = PlayerFactory()
-    wallet_earn(player=player, currency=coins, amount=5, reason="mine")
+    wallet_earn(player=player, currency=coins, amount=5, reason="mine", request_id="")
     for _ in range(3):
-        wallet_earn(player=other, currency=coins, amount=1, reason="theirs")
+        wallet_earn(player=other, currency=coins, amount=1, reason="theirs", request_id="")
     # their newest entry, written after "mine": their next page would hold their two older ones
     their_cursor = client_for(other).get("/transactions", {"limit": 1}).json()["nextCursor"]
 
@@ -281,7 +285,7 @@ def test_another_players_cursor_shows_only_the_callers_entries(player, coins):
 def test_a_cursor_with_characters_outside_base64url_is_400(player_client, player, coins):
     """base64 decoding skips such characters: the cursor's shape is checked before decoding."""
     for amount in (1, 2):
-        wallet_earn(player=player, currency=coins, amount=amount, reason="q")
+        wallet_earn(player=player, currency=coins, amount=amount, reason="q", request_id="")
     cursor = player_client.get("/transactions", {"limit": 1}).json()["nextCursor"]
 
     response = player_client.get("/transactions", {"limit": 1, "cursor": f"{cursor}!"})

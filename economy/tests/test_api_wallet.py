@@ -14,6 +14,9 @@ from economy.tests.helpers import balance_of, nothing_written
 
 pytestmark = pytest.mark.django_db
 
+EARN_9 = {"amount": 9, "reason": "quest"}
+SPEND_4 = {"amount": 4, "reason": "shop"}
+
 
 def post(client, path, body, **headers):
     raw = body if isinstance(body, str) else json.dumps(body)
@@ -39,7 +42,7 @@ def test_earn_answers_the_contract_shape(player_client, player):
 
 
 def test_spend_answers_the_same_shape_with_a_positive_amount(player_client, player, coins):
-    wallet_earn(player=player, currency=coins, amount=500, reason="daily_login")
+    wallet_earn(player=player, currency=coins, amount=500, reason="daily_login", request_id="")
 
     response = post(player_client, "/spend", {"amount": 200, "reason": "shop", "currency": "coins"})
 
@@ -50,6 +53,27 @@ def test_spend_answers_the_same_shape_with_a_positive_amount(player_client, play
     assert body["currency"] == "coins"
     assert body["transactionId"] == str(LedgerEntry.objects.get(kind="spend").transaction_id)
     assert balance_of(player) == 300
+
+
+def headers_with(request_id, key):
+    return {"X-Request-ID": request_id, **({} if key is None else {"Idempotency-Key": key})}
+
+
+@pytest.mark.parametrize("keyed", [False, True])
+def test_the_ledger_entry_stores_the_request_id_the_view_received(player_client, keyed):
+    earn_key, spend_key = ("e1", "s1") if keyed else (None, None)
+
+    earn = post(player_client, "/earn", EARN_9, **headers_with("req-earn-1", earn_key))
+    spend = post(player_client, "/spend", SPEND_4, **headers_with("req-spend-1", spend_key))
+    generated = post(player_client, "/earn", EARN_9)
+
+    assert (earn.status_code, spend.status_code, generated.status_code) == (200, 200, 200)
+    assert len(generated["X-Request-ID"]) == 32
+    assert list(LedgerEntry.objects.order_by("pk").values_list("kind", "request_id")) == [
+        ("earn", "req-earn-1"),
+        ("spend", "req-spend-1"),
+        ("earn", generated["X-Request-ID"]),
+    ]
 
 
 def test_earn_in_another_currency(player_client, player):
@@ -64,7 +88,7 @@ def test_earn_in_another_currency(player_client, player):
 
 
 def test_insufficient_funds_is_409_with_the_balance(player_client, player, coins):
-    wallet_earn(player=player, currency=coins, amount=50, reason="quest")
+    wallet_earn(player=player, currency=coins, amount=50, reason="quest", request_id="")
 
     response = post(player_client, "/spend", {"amount": 51, "reason": "shop"})
 
@@ -208,7 +232,7 @@ def test_one_player_cannot_touch_another_players_wallet(player, coins):
     from accounts.tests.factories import PlayerFactory
 
     other = PlayerFactory()
-    wallet_earn(player=other, currency=coins, amount=100, reason="quest")
+    wallet_earn(player=other, currency=coins, amount=100, reason="quest", request_id="")
 
     response = post(client_for(player), "/spend", {"amount": 100, "reason": "steal"})
 
@@ -217,7 +241,7 @@ def test_one_player_cannot_touch_another_players_wallet(player, coins):
 
 
 def test_earn_query_count_is_pinned(player_client, player, coins, django_assert_num_queries):
-    wallet_earn(player=player, currency=coins, amount=1, reason="warm_up")
+    wallet_earn(player=player, currency=coins, amount=1, reason="warm_up", request_id="")
 
     # PostgreSQL: user, throttle counter, currency, then the earn in one statement (the wallet
     # update and the ledger insert, economy.services._ONE_STATEMENT). Elsewhere: user, throttle

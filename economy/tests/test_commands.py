@@ -18,7 +18,7 @@ def staff():
 
 
 def test_wallet_adjust_command(player, coins, staff, capsys):
-    wallet_earn(player=player, currency=coins, amount=10, reason="q")
+    wallet_earn(player=player, currency=coins, amount=10, reason="q", request_id="")
 
     call_command(
         "wallet_adjust",
@@ -33,11 +33,12 @@ def test_wallet_adjust_command(player, coins, staff, capsys):
     )
 
     entry = LedgerEntry.objects.get(kind="adjustment")
-    assert (entry.amount, entry.balance_after, entry.actor, entry.note) == (
+    assert (entry.amount, entry.balance_after, entry.actor, entry.note, entry.request_id) == (
         -4,
         6,
         staff,
         "dup grant",
+        "",
     )
     assert f"{player.username} coins -4 -> 6 (transaction {entry.transaction_id})" in (
         capsys.readouterr().out
@@ -94,9 +95,9 @@ def test_ledger_verify_is_clean_after_normal_operations(player, coins, staff, ca
     from economy.services import wallet_adjust
 
     other = PlayerFactory()
-    wallet_earn(player=player, currency=coins, amount=10, reason="q")
-    wallet_spend(player=player, currency=coins, amount=3, reason="q")
-    wallet_adjust(player=other, currency=coins, amount=4, note="x", actor=staff)
+    wallet_earn(player=player, currency=coins, amount=10, reason="q", request_id="")
+    wallet_spend(player=player, currency=coins, amount=3, reason="q", request_id="")
+    wallet_adjust(player=other, currency=coins, amount=4, note="x", actor=staff, request_id="")
     Wallet.objects.create(player=staff, currency=coins)  # a wallet without entries, balance 0
 
     call_command("ledger_verify")
@@ -105,7 +106,7 @@ def test_ledger_verify_is_clean_after_normal_operations(player, coins, staff, ca
 
 
 def test_ledger_verify_reports_a_balance_changed_behind_the_ledger(player, coins, capsys):
-    wallet_earn(player=player, currency=coins, amount=10, reason="q")
+    wallet_earn(player=player, currency=coins, amount=10, reason="q", request_id="")
     Wallet.objects.filter(player=player).update(balance=11)
 
     with pytest.raises(CommandError, match="1 ledger violation"):
@@ -152,7 +153,7 @@ def test_ledger_verify_query_count_does_not_grow_with_entries(
     player, coins, django_assert_max_num_queries
 ):
     for _ in range(20):
-        wallet_earn(player=player, currency=coins, amount=1, reason="q")
+        wallet_earn(player=player, currency=coins, amount=1, reason="q", request_id="")
 
     with django_assert_max_num_queries(4):
         call_command("ledger_verify")

@@ -74,7 +74,9 @@ def test_earn_and_spend_are_one_statement(player):
         (wallet_spend, 3, "spend", "UPDATE economy_wallet"),
     ):
         with CaptureQueriesContext(connection) as captured:
-            entry = operation(player=player, currency=coins, amount=amount, reason="q")
+            entry = operation(
+                player=player, currency=coins, amount=amount, reason="q", request_id="r"
+            )
         sql = [query["sql"] for query in captured.captured_queries]
         assert len(sql) == 1
         # The UPDATE takes the row lock; the INSERT reads its result, so it runs under the lock.
@@ -87,6 +89,7 @@ def test_earn_and_spend_are_one_statement(player):
         .order_by("id")
         .values_list("amount", "balance_after", "kind")
     ) == [(10, 10, "earn"), (5, 15, "earn"), (-3, 12, "spend")]
+    assert set(LedgerEntry.objects.values_list("request_id", flat=True)) == {"r"}
     assert Wallet.objects.filter(player=player).count() == 1
 
 
@@ -94,10 +97,10 @@ def test_earn_and_spend_are_one_statement(player):
 @pytest.mark.django_db
 def test_the_wallet_row_is_locked_before_it_is_written(player, full_path):
     coins = Currency.objects.get(code="coins")
-    wallet_earn(player=player, currency=coins, amount=1, reason="warm_up")
+    wallet_earn(player=player, currency=coins, amount=1, reason="warm_up", request_id="")
 
     with CaptureQueriesContext(connection) as captured:
-        wallet_earn(player=player, currency=coins, amount=5, reason="q")
+        wallet_earn(player=player, currency=coins, amount=5, reason="q", request_id="")
 
     sql = [query["sql"] for query in captured.captured_queries]
     locks = [
@@ -117,12 +120,12 @@ def test_the_wallet_row_is_locked_before_it_is_written(player, full_path):
 @pytest.mark.django_db
 def test_spend_and_adjust_lock_the_wallet_too(player, full_path):
     coins = Currency.objects.get(code="coins")
-    wallet_earn(player=player, currency=coins, amount=10, reason="q")
+    wallet_earn(player=player, currency=coins, amount=10, reason="q", request_id="")
 
     for operation in (
-        lambda: wallet_spend(player=player, currency=coins, amount=1, reason="q"),
+        lambda: wallet_spend(player=player, currency=coins, amount=1, reason="q", request_id=""),
         lambda: wallet_adjust(
-            player=player, currency=coins, amount=1, note="x", actor=StaffFactory()
+            player=player, currency=coins, amount=1, note="x", actor=StaffFactory(), request_id=""
         ),
     ):
         with CaptureQueriesContext(connection) as captured:
@@ -144,7 +147,7 @@ def test_50_threads_x_10_earns_lose_no_update(capsys):
     def work(index):
         coins = Currency.objects.get(code="coins")
         for _ in range(per_thread):
-            wallet_earn(player=player, currency=coins, amount=amount, reason="race")
+            wallet_earn(player=player, currency=coins, amount=amount, reason="race", request_id="")
             connection.close()  # back to the pool, so every thread gets turns
         return per_thread
 
@@ -169,13 +172,15 @@ def test_50_threads_x_10_earns_lose_no_update(capsys):
 def test_50_concurrent_spends_never_overdraw(capsys):
     player = PlayerFactory()
     coins = Currency.objects.get(code="coins")
-    wallet_earn(player=player, currency=coins, amount=2000, reason="seed")
+    wallet_earn(player=player, currency=coins, amount=2000, reason="seed", request_id="")
     threads, amount = 50, 100
 
     def work(index):
         currency = Currency.objects.get(code="coins")
         try:
-            wallet_spend(player=player, currency=currency, amount=amount, reason="race")
+            wallet_spend(
+                player=player, currency=currency, amount=amount, reason="race", request_id=""
+            )
         except InsufficientFunds as exc:
             return ("refused", exc.extra["balance"])
         return ("spent", None)
@@ -207,7 +212,7 @@ def test_concurrent_grants_respect_the_daily_cap(capsys):
     def work(index):
         coins = Currency.objects.get(code="coins")
         try:
-            wallet_earn(player=player, currency=coins, amount=10, reason="ad_reward")
+            wallet_earn(player=player, currency=coins, amount=10, reason="ad_reward", request_id="")
         except EarnLimitExceeded:
             return "refused"
         return "granted"
@@ -239,13 +244,24 @@ def test_mixed_earn_spend_adjust_race_keeps_every_invariant(capsys):
             kind = (index + step) % 3
             try:
                 if kind == 0:
-                    wallet_earn(player=player, currency=coins, amount=5, reason="mix")
+                    wallet_earn(
+                        player=player, currency=coins, amount=5, reason="mix", request_id=""
+                    )
                     net += 5
                 elif kind == 1:
-                    wallet_spend(player=player, currency=coins, amount=3, reason="mix")
+                    wallet_spend(
+                        player=player, currency=coins, amount=3, reason="mix", request_id=""
+                    )
                     net -= 3
                 else:
-                    wallet_adjust(player=player, currency=coins, amount=-2, note="mix", actor=staff)
+                    wallet_adjust(
+                        player=player,
+                        currency=coins,
+                        amount=-2,
+                        note="mix",
+                        actor=staff,
+                        request_id="",
+                    )
                     net -= 2
             except InsufficientFunds:
                 pass

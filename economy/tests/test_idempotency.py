@@ -52,7 +52,7 @@ def test_replay_with_keys_in_another_order_is_the_same_body(player_client, playe
 
 def test_replay_does_not_see_later_balance_changes(player_client, player, coins):
     first = post(player_client, "/earn", EARN, key="k1")
-    wallet_earn(player=player, currency=coins, amount=1, reason="quest")
+    wallet_earn(player=player, currency=coins, amount=1, reason="quest", request_id="")
 
     replay = post(player_client, "/earn", EARN, key="k1")
 
@@ -104,7 +104,7 @@ def test_keys_are_scoped_to_the_player(player_client, player):
 
 def test_a_refusal_is_stored_and_replayed(player_client, player, coins):
     first = post(player_client, "/spend", {"amount": 10, "reason": "shop"}, key="s1")
-    wallet_earn(player=player, currency=coins, amount=100, reason="quest")
+    wallet_earn(player=player, currency=coins, amount=100, reason="quest", request_id="")
 
     replay = post(player_client, "/spend", {"amount": 10, "reason": "shop"}, key="s1")
 
@@ -131,8 +131,13 @@ def test_empty_or_over_long_keys_are_400(player_client, player, key):
     response = post(player_client, "/earn", EARN, key=key)
 
     assert response.status_code == 400
-    assert response.json()["code"] == "validation_error"
-    assert response.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.content == (
+        b'{"type":"urn:gamebackend:problem:validation_error","title":"Bad Request","status":400,'
+        b'"code":"validation_error","detail":"The request is not valid; see errors.","errors":'
+        b'[{"field":"Idempotency-Key","code":"invalid_length",'
+        b'"message":"Must be 1 to 128 characters."}]}'
+    )
     assert nothing_written(player, balance=None, entries=0)
     assert IdempotencyRecord.objects.count() == 0
 
@@ -217,12 +222,22 @@ def test_a_request_whose_claim_was_taken_over_writes_nothing(player, coins):
 
     with pytest.raises(IdempotencyClaimLost):
         wallet_earn(
-            player=player, currency=coins, amount=500, reason="daily_login", idempotency=slow
+            player=player,
+            currency=coins,
+            amount=500,
+            reason="daily_login",
+            idempotency=slow,
+            request_id="",
         )
     assert nothing_written(player, balance=None, entries=0)
 
     wallet_earn(
-        player=player, currency=coins, amount=500, reason="daily_login", idempotency=successor
+        player=player,
+        currency=coins,
+        amount=500,
+        reason="daily_login",
+        idempotency=successor,
+        request_id="",
     )
     assert nothing_written(player, balance=500, entries=1)
 
@@ -231,7 +246,7 @@ def test_an_unexpected_error_releases_the_key(player_client, player, monkeypatch
     def broken(**kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr("economy.api.EarnView.service", staticmethod(broken))
+    monkeypatch.setattr("economy.services.wallet_earn", broken)
     player_client.raise_request_exception = False
 
     failed = post(player_client, "/earn", EARN, key="k1")

@@ -26,7 +26,7 @@ def test_coins_is_created_by_a_migration():
 
 
 def test_a_negative_balance_is_refused_by_the_database(player, coins):
-    wallet_earn(player=player, currency=coins, amount=5, reason="q")
+    wallet_earn(player=player, currency=coins, amount=5, reason="q", request_id="")
 
     with pytest.raises(IntegrityError), transaction.atomic():
         Wallet.objects.filter(player=player).update(balance=-1)
@@ -42,7 +42,7 @@ def test_one_wallet_per_player_and_currency(player, coins):
 
 
 def test_ledger_rows_cannot_be_updated(player, coins):
-    entry = wallet_earn(player=player, currency=coins, amount=5, reason="q")
+    entry = wallet_earn(player=player, currency=coins, amount=5, reason="q", request_id="")
 
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         LedgerEntry.objects.filter(pk=entry.pk).update(amount=500)
@@ -52,7 +52,7 @@ def test_ledger_rows_cannot_be_updated(player, coins):
 
 
 def test_ledger_rows_cannot_be_saved_again(player, coins):
-    entry = wallet_earn(player=player, currency=coins, amount=5, reason="q")
+    entry = wallet_earn(player=player, currency=coins, amount=5, reason="q", request_id="")
     entry.reason = "rewritten"
 
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
@@ -62,7 +62,7 @@ def test_ledger_rows_cannot_be_saved_again(player, coins):
 
 
 def test_ledger_rows_cannot_be_deleted(player, coins):
-    wallet_earn(player=player, currency=coins, amount=5, reason="q")
+    wallet_earn(player=player, currency=coins, amount=5, reason="q", request_id="")
 
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         LedgerEntry.objects.all().delete()
@@ -71,7 +71,7 @@ def test_ledger_rows_cannot_be_deleted(player, coins):
 
 
 def test_ledger_rows_cannot_be_changed_with_raw_sql(player, coins):
-    wallet_earn(player=player, currency=coins, amount=5, reason="q")
+    wallet_earn(player=player, currency=coins, amount=5, reason="q", request_id="")
 
     with (
         pytest.raises(DatabaseError, match="append-only"),
@@ -127,7 +127,9 @@ def test_an_adjustment_needs_an_actor_and_a_note_in_the_database(player, coins):
 
 def test_players_with_a_ledger_cannot_be_deleted(coins):
     player = PlayerFactory()
-    wallet_adjust(player=player, currency=coins, amount=5, note="gift", actor=StaffFactory())
+    wallet_adjust(
+        player=player, currency=coins, amount=5, note="gift", actor=StaffFactory(), request_id=""
+    )
 
     with pytest.raises(IntegrityError), transaction.atomic():
         player.delete()

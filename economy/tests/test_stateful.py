@@ -106,6 +106,7 @@ class WalletMachine(RuleBasedStateMachine):
                 amount=amount,
                 note="t",
                 actor=self.staff,
+                request_id="",
             )
         except InsufficientFunds:
             assert expected < 0

@@ -223,7 +223,7 @@ def test_plain_django_view_answers_503_problem_when_the_database_is_unreachable(
     def unreachable(registry):
         raise OperationalError("the pool timed out")
 
-    monkeypatch.setattr("core.metrics.generate_latest", unreachable)
+    monkeypatch.setattr("core.views.generate_latest", unreachable)
 
     response = Client(raise_request_exception=False).get("/metrics")
 
@@ -237,7 +237,7 @@ def test_other_errors_stay_500(monkeypatch):
     def broken(registry):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("core.metrics.generate_latest", broken)
+    monkeypatch.setattr("core.views.generate_latest", broken)
 
     response = Client(raise_request_exception=False).get("/metrics")
 

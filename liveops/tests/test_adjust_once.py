@@ -33,7 +33,7 @@ def the_two_forms(player):
 @pytest.fixture
 def player(coins):
     player = PlayerFactory(username="p_adjust")
-    wallet_earn(player=player, currency=coins, amount=100, reason="quest")
+    wallet_earn(player=player, currency=coins, amount=100, reason="quest", request_id="")
     return player
 
 
@@ -108,7 +108,13 @@ def test_a_missing_foreign_or_expired_token_is_refused(player, form, monkeypatch
     client = admin_client(operator)
     url = the_two_forms(player)[form]
     other_player = PlayerFactory()
-    wallet_earn(player=other_player, currency=player.wallets.first().currency, amount=1, reason="q")
+    wallet_earn(
+        player=other_player,
+        currency=player.wallets.first().currency,
+        amount=1,
+        reason="q",
+        request_id="",
+    )
     other_staff_token = rendered_token(admin_client(staff_in("economy")), url)
     other_player_token = rendered_token(client, the_two_forms(other_player)[form])
     old_token = rendered_token(client, url)

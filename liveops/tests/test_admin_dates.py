@@ -17,7 +17,7 @@ JOINED = datetime(2026, 12, 3, 8, 20, 41, tzinfo=UTC)
 
 def test_changelists_and_change_pages_print_moments_as_iso_minutes(coins):
     player = PlayerFactory(username="p_dates", date_joined=JOINED, last_login=None)
-    wallet_earn(player=player, currency=coins, amount=5, reason="quest")
+    wallet_earn(player=player, currency=coins, amount=5, reason="quest", request_id="")
     created = LedgerEntry.objects.get().created_at.astimezone(UTC)  # the ledger is append-only
     client = admin_client(StaffFactory(is_superuser=True))
 
@@ -36,7 +36,7 @@ def test_changelists_and_change_pages_print_moments_as_iso_minutes(coins):
 
 def test_the_player_panels_print_moments_the_same_way(coins):
     player = PlayerFactory(username="p_panel")
-    wallet_earn(player=player, currency=coins, amount=5, reason="quest")
+    wallet_earn(player=player, currency=coins, amount=5, reason="quest", request_id="")
     created = LedgerEntry.objects.get().created_at.astimezone(UTC)
     client = admin_client(StaffFactory(is_superuser=True))
 

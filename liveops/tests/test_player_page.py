@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts.models import User
+from accounts import services
+from accounts.models import BanRecord, User
 from accounts.services import token_pair_issue
 from accounts.tests.admin_factories import admin_client, post_adjust_form, staff_in
 from accounts.tests.factories import PlayerFactory
@@ -92,10 +93,16 @@ def test_detail_page_shows_balances_ledger_events_and_attribution():
     player = PlayerFactory(username="p_detail")
     attribute(player, "tiktok", "launch<b>")
     gems = Currency.objects.create(code="gems", name="Gems")
-    economy_services.wallet_earn(player=player, currency=gems, amount=70, reason="quest_reward")
+    economy_services.wallet_earn(
+        player=player, currency=gems, amount=70, reason="quest_reward", request_id=""
+    )
     coins = Currency.objects.get(code="coins")
-    economy_services.wallet_earn(player=player, currency=coins, amount=500, reason="daily_login")
-    economy_services.wallet_spend(player=player, currency=coins, amount=120, reason="shop_sword")
+    economy_services.wallet_earn(
+        player=player, currency=coins, amount=500, reason="daily_login", request_id=""
+    )
+    economy_services.wallet_spend(
+        player=player, currency=coins, amount=120, reason="shop_sword", request_id=""
+    )
     Event.objects.create(
         player=player,
         event_type="level_complete",
@@ -138,6 +145,7 @@ def test_ban_needs_a_reason_then_revokes_tokens_and_is_logged():
     player.refresh_from_db()
     assert player.is_active
     assert not LogEntry.objects.exists()
+    assert not BanRecord.objects.exists()
 
     response = client.post(url, {"reason": "speed hack in ranked"})
 
@@ -154,6 +162,14 @@ def test_ban_needs_a_reason_then_revokes_tokens_and_is_logged():
     assert log.object_id == str(player.pk)
     assert log.content_type == ContentType.objects.get_for_model(User)
     assert log.get_change_message() == "Banned: speed hack in ranked"
+    (record,) = BanRecord.objects.all()
+    assert (record.player, record.action, record.reason, record.actor) == (
+        player,
+        "ban",
+        "speed hack in ranked",
+        support,
+    )
+    assert record.created_at == player.banned_at
 
 
 def test_unban_with_reason_is_logged():
@@ -169,6 +185,40 @@ def test_unban_with_reason_is_logged():
     player.refresh_from_db()
     assert player.is_active and player.banned_at is None and player.ban_reason == ""
     assert LogEntry.objects.get().get_change_message() == "Unbanned: appeal accepted"
+    assert list(BanRecord.objects.values_list("player", "action", "reason", "actor")) == [
+        (player.pk, "unban", "appeal accepted", support.pk)
+    ]
+
+
+def test_the_player_page_lists_ban_records_read_only_for_support():
+    player = PlayerFactory(username="p_history")
+    support = staff_in("support")
+    services.player_ban(player=player, reason="chargeback fraud", actor=support)
+    services.player_unban(player=player, reason="bank error", actor=None)
+
+    response = admin_client(support).get(change_url(player))
+    economy_view = admin_client(staff_in("economy")).get(change_url(player))
+
+    assert response.status_code == economy_view.status_code == 200
+    (inline,) = response.context["inline_admin_formsets"]
+    assert inline.opts.model is BanRecord
+    assert (inline.has_add_permission, inline.has_change_permission) == (False, False)
+    assert inline.has_delete_permission is False
+    rows = [
+        (form.instance.action, form.instance.reason, form.instance.actor)
+        for form in inline.formset.forms
+    ]
+    assert rows == [("unban", "bank error", None), ("ban", "chargeback fraud", support)]
+    page = response.content.decode()
+    assert "chargeback fraud" in page and "bank error" in page
+    assert economy_view.context["inline_admin_formsets"] == []
+
+
+def test_the_add_page_has_no_ban_records(admin_user):
+    response = admin_client(admin_user).get(reverse("admin:accounts_user_add"))
+
+    assert response.status_code == 200
+    assert response.context["inline_admin_formsets"] == []
 
 
 def test_bulk_ban_action_asks_for_the_reason_first():
@@ -195,6 +245,10 @@ def test_bulk_ban_action_asks_for_the_reason_first():
     assert sorted(LogEntry.objects.values_list("change_message", flat=True)) == [
         "Banned: bot ring",
         "Banned: bot ring",
+    ]
+    assert sorted(BanRecord.objects.values_list("player__username", "action", "reason")) == [
+        ("p_a", "ban", "bot ring"),
+        ("p_b", "ban", "bot ring"),
     ]
 
 

@@ -28,7 +28,7 @@ def admin_client(client, superuser):
 
 @pytest.fixture
 def wallet(player, coins):
-    wallet_earn(player=player, currency=coins, amount=100, reason="quest")
+    wallet_earn(player=player, currency=coins, amount=100, reason="quest", request_id="")
     return Wallet.objects.get(player=player)
 
 
@@ -71,6 +71,20 @@ def test_adjust_form_writes_an_adjustment_and_a_log_entry(admin_client, superuse
     assert (log.user, log.action_flag, log.object_id) == (superuser, CHANGE, str(wallet.pk))
     assert "-40" in log.get_change_message()
     assert "refund reversed" in log.get_change_message()
+
+
+def test_adjust_form_stores_the_admin_requests_id_on_the_entry(admin_client, wallet):
+    rendered = admin_client.get(adjust_url(wallet))
+    token = rendered.context["form"]["form_token"].value()
+
+    response = admin_client.post(
+        adjust_url(wallet),
+        {"amount": "5", "currency": "coins", "note": "goodwill", "form_token": token},
+        headers={"X-Request-ID": "req-admin-7"},
+    )
+
+    assert response.status_code == 302
+    assert LedgerEntry.objects.get(kind="adjustment").request_id == "req-admin-7"
 
 
 def test_adjust_form_can_target_another_currency(admin_client, wallet, player):

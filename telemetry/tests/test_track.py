@@ -402,3 +402,22 @@ def test_track_printable_unicode_and_spaces_are_stored(api_client):
         "réseau social",
         "été 🎮 夏",
     )
+
+
+def test_the_attribution_receiver_is_connected_when_the_app_loads(api_client):
+    from accounts.services import player_created
+    from telemetry.receivers import player_created_attribute
+
+    click_id = _click(api_client)
+
+    response = _login(api_client, "newcomer", click_id)
+
+    assert response.status_code == 200
+    attribution = PlayerAttribution.objects.get()
+    assert (attribution.player.username, str(attribution.click.click_id)) == ("newcomer", click_id)
+    assert (attribution.media_source, attribution.campaign) == ("tiktok", "launch")
+    # connected by TelemetryConfig.ready() under its dispatch_uid: disconnect finds it
+    try:
+        assert player_created.disconnect(dispatch_uid="telemetry.attribution") is True
+    finally:
+        player_created.connect(player_created_attribute, dispatch_uid="telemetry.attribution")

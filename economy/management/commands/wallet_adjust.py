@@ -1,10 +1,9 @@
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from rest_framework import exceptions
 
-from accounts.models import User
-from core.problems import Problem, flatten_errors
+from core.problems import InvalidInput, Problem
 from economy import services
 from economy.models import DEFAULT_CURRENCY_CODE, Currency
 
@@ -22,10 +21,11 @@ class Command(BaseCommand):
         parser.add_argument("--actor", required=True, help="userId of the staff member.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        player = User.objects.filter(username=options["user"]).first()
+        users = get_user_model().objects
+        player = users.filter(username=options["user"]).first()
         if player is None:
             raise CommandError(f"No user {options['user']!r}.")
-        actor = User.objects.filter(username=options["actor"]).first()
+        actor = users.filter(username=options["actor"]).first()
         if actor is None:
             raise CommandError(f"No user {options['actor']!r}.")
         currency = Currency.objects.filter(code=options["currency"]).first()
@@ -38,10 +38,15 @@ class Command(BaseCommand):
                 amount=options["amount"],
                 note=options["note"],
                 actor=actor,
+                request_id="",  # a command serves no request
             )
-        except exceptions.ValidationError as exc:
+        except InvalidInput as exc:
             raise CommandError(
-                "; ".join(f"{e['field']}: {e['message']}" for e in flatten_errors(exc.detail))
+                "; ".join(
+                    f"{field}: {message}"
+                    for field, messages in exc.errors.items()
+                    for message in messages
+                )
             ) from None
         except Problem as exc:
             raise CommandError(f"{exc.default_code}: {exc.detail}") from None
