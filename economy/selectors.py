@@ -4,7 +4,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.core import signing
 from django.db import connection
@@ -20,7 +20,7 @@ from django.db.models import (
     Window,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
 
 from accounts.models import User
 from economy.models import Currency, LedgerEntry, Wallet
@@ -210,3 +210,48 @@ def ledger_audit() -> LedgerAudit:
     return LedgerAudit(
         wallets=Wallet.objects.count(), entries=LedgerEntry.objects.count(), violations=violations
     )
+
+
+# --- Currency granted and spent per day (the live-ops home page) ------------------------------
+
+# Sums are taken as amount / 2**32 and amount % 2**32 (both truncate toward zero in SQLite and
+# PostgreSQL, so high * 2**32 + low == the sum for either sign): SQLite's SUM() of 64-bit integers
+# fails past 2**63 - 1, each part's sum stays far inside it. PostgreSQL sums bigints exactly.
+_SPLIT = 2**32
+
+
+@dataclass(frozen=True)
+class CurrencyDay:
+    day: date
+    currency: str
+    granted: int  # sum of positive amounts
+    spent: int  # sum of negative amounts, as a positive number
+
+
+def currency_flows_per_day(*, low: date, high: date) -> list[CurrencyDay]:
+    """Ledger amounts granted and spent per (UTC day of the entry, currency code) in [low, high],
+    exact integers; days and currencies without entries are absent. One grouped query."""
+    start = datetime.combine(low, time.min, tzinfo=UTC)
+    end = datetime.combine(high + timedelta(days=1), time.min, tzinfo=UTC)
+    positive, negative = Q(amount__gt=0), Q(amount__lt=0)
+    rows = (
+        LedgerEntry.objects.filter(created_at__gte=start, created_at__lt=end)
+        .annotate(day=TruncDate("created_at", tzinfo=UTC))
+        .values("day", "wallet__currency__code")
+        .annotate(
+            granted_high=Sum(F("amount") / _SPLIT, filter=positive, default=0),
+            granted_low=Sum(F("amount") % _SPLIT, filter=positive, default=0),
+            spent_high=Sum(F("amount") / _SPLIT, filter=negative, default=0),
+            spent_low=Sum(F("amount") % _SPLIT, filter=negative, default=0),
+        )
+        .order_by("day", "wallet__currency__code")
+    )
+    return [
+        CurrencyDay(
+            day=row["day"],
+            currency=row["wallet__currency__code"],
+            granted=int(row["granted_high"]) * _SPLIT + int(row["granted_low"]),
+            spent=-(int(row["spent_high"]) * _SPLIT + int(row["spent_low"])),
+        )
+        for row in rows
+    ]

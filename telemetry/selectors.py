@@ -288,3 +288,38 @@ def _as_day(value: object) -> date:
     if isinstance(value, date):
         return value
     return date.fromisoformat(str(value)[:10])
+
+
+# --- Daily activity (the live-ops home page) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DayActivity:
+    day: date
+    players: int  # distinct players with an event that UTC day (DAU)
+    events: int  # events whose client timestamp is on that UTC day
+
+
+def daily_activity(*, low: date, high: date) -> list[DayActivity]:
+    """DAU and events per UTC day over [low, high], every day present (0 when quiet).
+
+    Two grouped queries on the daily aggregates, never the events: a player's active day is
+    counted once in `ActiveDayPairCount` (whatever its previous day), so the day's sum is its DAU.
+    """
+    players = dict(
+        ActiveDayPairCount.objects.filter(day__gte=low, day__lte=high)
+        .values("day")
+        .annotate(n=Sum("players"))
+        .values_list("day", "n")
+    )
+    events = dict(
+        EventDayCount.objects.filter(day__gte=low, day__lte=high)
+        .values("day")
+        .annotate(n=Sum("event_count"))
+        .values_list("day", "n")
+    )
+    days = [low + timedelta(days=n) for n in range((high - low).days + 1)]
+    return [
+        DayActivity(day=day, players=int(players.get(day) or 0), events=int(events.get(day) or 0))
+        for day in days
+    ]
