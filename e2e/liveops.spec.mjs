@@ -118,7 +118,7 @@ async function checkHome(page, role, { activity, players, pipeline, retention })
   assert.deepEqual(await cells(page, "#home-currency-coins"), COINS);
   assert.deepEqual(await cells(page, "#home-currency-gems"), GEMS);
   if (pipeline) {
-    assert.match((await cells(page, "#home-pipeline-latest"))[1], /^#\d+ (queued|running|succeeded|failed), queued /);
+    assert.match((await cells(page, "#home-pipeline-latest"))[1], /^#\d+ (queued|running|succeeded|failed)\s*, queued /);
     assert.match((await cells(page, "#home-net-revenue"))[1], /^\d{1,3}(,\d{3})*\.\d{2}$/);
     assert.match((await cells(page, "#home-match-rate"))[1], /^\d+\.\d%$/);
     assert.match((await cells(page, "#home-arpdau"))[1], /^\d+\.\d{4}$/);
@@ -133,9 +133,11 @@ async function checkHome(page, role, { activity, players, pipeline, retention })
 async function checkRetention(page, role) {
   await open(page, `/admin/reports/retention/?day_from=${COHORT}`);
   const rows = await page.locator("#retention-table tbody tr").count();
-  assert.equal(rows, 2);
+  assert.equal(rows, 3);
   assert.deepEqual(await cells(page, "#retention-table tbody tr:nth-child(1)"), [COHORT, "3", "66.7%", "33.3%", "33.3%"]);
   assert.deepEqual(await cells(page, "#retention-table tbody tr:nth-child(2)"), [YOUNG, "1", "100.0%", "", ""]);
+  // ret_06 joined yesterday: even D1 (today) is too young.
+  assert.deepEqual(await cells(page, "#retention-table tbody tr:nth-child(3)"), [YESTERDAY, "1", "", "", ""]);
   assert.equal(await page.locator("#retention-chart svg").count(), 1);
   await shot(page, `liveops-${role}-02-retention`);
 
@@ -152,7 +154,8 @@ async function checkRetention(page, role) {
     "cohort,media_source,campaign,players,d1_players,d1_rate,d7_players,d7_rate,d30_players,d30_rate\r\n" +
       `${COHORT},(organic),,2,1,0.5,1,0.5,0,0.0\r\n` +
       `${COHORT},facebook,spring_sale,1,1,1.0,0,0.0,1,1.0\r\n` +
-      `${YOUNG},(organic),,1,1,1.0,,,,\r\n`,
+      `${YOUNG},(organic),,1,1,1.0,,,,\r\n` +
+      `${YESTERDAY},(organic),,1,,,,,,\r\n`,
   );
 }
 

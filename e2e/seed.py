@@ -80,6 +80,8 @@ def retention_player(user_id, joined, active, source=None):
         return
     with mock.patch("django.utils.timezone.now", return_value=joined):
         player, _ = player_get_or_create(user_id=user_id)
+        # date_joined's default is bound to the real clock: the account's creation day is set.
+        User.objects.filter(pk=player.pk).update(date_joined=joined)
         if source is not None:
             click = click_record(
                 parameters={"pid": source[0], "c": source[1]},
