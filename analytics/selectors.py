@@ -1,5 +1,6 @@
-"""Reads of the pipeline's stored reports for the live-ops report pages: ROAS rows and anomalies,
-ARPDAU per campaign and for all players, and the reconciliation of each run.
+"""Reads of the pipeline's runs and stored reports for the live-ops pages: ROAS rows and
+anomalies, ARPDAU per campaign and for all players, the reconciliation of each run, and the
+state and figures of the latest run (the home page).
 
 Days are UTC report days, ranges inclusive. Campaigns are (media_source, campaign) pairs; an
 empty campaign is a media source's purchases without a campaign name.
@@ -8,12 +9,21 @@ empty campaign is a media source's purchases without a campaign name.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from typing import NamedTuple
 
 from django.db.models import Q, QuerySet, Sum
 
-from analytics.models import ArpdauDaily, ArpdauTotal, ReconciliationSummary, RoasAnomaly, RoasDaily
+from analytics.models import (
+    ArpdauDaily,
+    ArpdauTotal,
+    PipelineRun,
+    ReconciliationSummary,
+    RoasAnomaly,
+    RoasDaily,
+)
 
 
 class Campaign(NamedTuple):
@@ -127,3 +137,54 @@ def arpdau_totals(*, day_from: date, day_to: date) -> QuerySet[ArpdauTotal]:
 def reconciliation_summaries(*, limit: int) -> list[ReconciliationSummary]:
     """The reconciliation of the `limit` latest runs, newest first, each with its run."""
     return list(ReconciliationSummary.objects.select_related("run").order_by("-run_id")[:limit])
+
+
+# --- Runs ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunState:
+    """The latest pipeline run (any status) and the latest one that succeeded."""
+
+    latest: PipelineRun | None
+    latest_succeeded: PipelineRun | None
+
+    def succeeded_since(self, moment: datetime) -> bool:
+        run = self.latest_succeeded
+        return run is not None and (run.finished_at or run.queued_at) >= moment
+
+
+@dataclass(frozen=True)
+class RunFigures:
+    """What the latest successful run computed for its report day."""
+
+    run: PipelineRun
+    net_revenue_usd: Decimal | None  # from the reconciliation
+    match_rate: float | None
+    arpdau: float | None  # all players, the run's report day
+    anomalies: list[RoasAnomaly]  # of the run's report day
+
+
+def pipeline_run_state() -> RunState:
+    latest = PipelineRun.objects.order_by("-queued_at", "-id").first()
+    succeeded = (
+        PipelineRun.objects.filter(status=PipelineRun.Status.SUCCEEDED)
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+    return RunState(latest=latest, latest_succeeded=succeeded)
+
+
+def run_figures(*, run: PipelineRun) -> RunFigures:
+    summary = ReconciliationSummary.objects.filter(run=run).first()
+    total = ArpdauTotal.objects.filter(run=run, date=run.date).first()
+    anomalies = list(
+        RoasAnomaly.objects.filter(run=run, date=run.date).order_by("media_source", "campaign")
+    )
+    return RunFigures(
+        run=run,
+        net_revenue_usd=summary.net_usd if summary else None,
+        match_rate=summary.match_rate if summary else None,
+        arpdau=total.arpdau if total else None,
+        anomalies=anomalies,
+    )

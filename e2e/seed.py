@@ -64,3 +64,69 @@ for number in range(1, 7):
             ),
         )
 print("e2e seed: staff e2e_support, e2e_economy, e2e_analyst; players player_001..player_006")
+
+# --- Retention and home page figures known exactly (e2e/liveops.spec.mjs) ---------------------
+# Players created (first login) on known past UTC days, with events on known days. Cohort C is
+# 40 days ago: ret_01 (organic, joined 23:59:59) is active on C+1 at 00:00:00 and C+7; ret_02
+# (facebook/spring_sale, joined 00:00:00) on C+1 at 23:59:59, C+6 (not D7) and C+30; ret_03
+# (organic) only on C itself. Cohort C: 3 players, D1 2, D7 1, D30 1. Cohort Y-2: ret_05, active
+# on Y-1: D1 1, D7 and D30 too young. ret_06 joins yesterday (Y) with 2 events that day.
+today = now.date()
+cohort = today - timedelta(days=40)
+yesterday = today - timedelta(days=1)
+
+
+def moment(day, clock):
+    hours, minutes, seconds = (int(part) for part in clock.split(":"))
+    return datetime(day.year, day.month, day.day, hours, minutes, seconds, tzinfo=UTC)
+
+
+def retention_player(user_id, joined, active, source=None):
+    if User.objects.filter(username=user_id).exists():
+        return
+    with mock.patch("django.utils.timezone.now", return_value=joined):
+        player, _ = player_get_or_create(user_id=user_id)
+        # date_joined's default is bound to the real clock: the account's creation day is set.
+        User.objects.filter(pk=player.pk).update(date_joined=joined)
+        if source is not None:
+            click = click_record(
+                parameters={"pid": source[0], "c": source[1]},
+                redirect_url=None,
+                user_agent="e2e",
+                ip="192.0.2.99",
+            )
+            player_attribute_from_click(player=player, click_id=str(click.click_id))
+    for timestamp in active:
+        event_record(
+            player=player,
+            event=EventInput(
+                event_type="session_start", meta={}, timestamp=timestamp, event_id=None
+            ),
+        )
+
+
+def after(days, clock="12:00:00"):
+    return moment(cohort + timedelta(days=days), clock)
+
+
+retention_player("ret_01", after(0, "23:59:59"), [after(1, "00:00:00"), after(7)])
+retention_player(
+    "ret_02",
+    after(0, "00:00:00"),
+    [after(1, "23:59:59"), after(6, "23:59:59"), after(30, "00:00:00")],
+    ("facebook", "spring_sale"),
+)
+retention_player("ret_03", after(0, "10:00:00"), [after(0, "23:59:59")])
+young = yesterday - timedelta(days=2)
+retention_player(
+    "ret_05", moment(young, "08:00:00"), [moment(young + timedelta(days=1), "09:00:00")]
+)
+retention_player(
+    "ret_06",
+    moment(yesterday, "00:00:00"),
+    [moment(yesterday, "06:00:00"), moment(yesterday, "07:00:00")],
+)
+print(
+    f"e2e seed: retention cohorts {cohort} (ret_01..03) and {young} (ret_05); "
+    f"ret_06 joined {yesterday}"
+)

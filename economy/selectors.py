@@ -306,3 +306,44 @@ def ledger_latest_day() -> date | None:
     newest = LedgerEntry.objects.order_by("-created_at").values_list("created_at", flat=True)
     moment = newest.first()
     return None if moment is None else moment.astimezone(UTC).date()
+
+
+# --- Currency granted and spent per day (the live-ops home page) ------------------------------
+
+
+@dataclass(frozen=True)
+class CurrencyDay:
+    day: date
+    currency: str
+    granted: int  # sum of positive amounts
+    spent: int  # sum of negative amounts, as a positive number
+
+
+def currency_flows_per_day(*, low: date, high: date) -> list[CurrencyDay]:
+    """Ledger amounts granted and spent per (UTC day of the entry, currency code) in [low, high],
+    exact integers (as `ledger_flows`, without the kind and reason); days and currencies without
+    entries are absent. One grouped query."""
+    start = datetime.combine(low, time.min, tzinfo=UTC)
+    end = datetime.combine(high + timedelta(days=1), time.min, tzinfo=UTC)
+    granted, spent = _exact_sum(Q(amount__gt=0)), _exact_sum(Q(amount__lt=0))
+    rows = (
+        LedgerEntry.objects.filter(created_at__gte=start, created_at__lt=end)
+        .annotate(day=TruncDate("created_at", tzinfo=UTC))
+        .values("day", "wallet__currency__code")
+        .annotate(
+            granted_high=granted["high"],
+            granted_low=granted["low"],
+            spent_high=spent["high"],
+            spent_low=spent["low"],
+        )
+        .order_by("day", "wallet__currency__code")
+    )
+    return [
+        CurrencyDay(
+            day=row["day"],
+            currency=row["wallet__currency__code"],
+            granted=int(row["granted_high"]) * _SPLIT + int(row["granted_low"]),
+            spent=-(int(row["spent_high"]) * _SPLIT + int(row["spent_low"])),
+        )
+        for row in rows
+    ]

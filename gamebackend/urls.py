@@ -15,6 +15,7 @@ urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc", RedocView.as_view(url_name="schema"), name="redoc"),
+    path("admin/reports/retention/", include("liveops.retention")),
     path("admin/reports/", include("liveops.reports")),
     path("admin/", admin.site.urls),
 ]

@@ -349,3 +349,59 @@ def bar_chart(
     _legend(parts, layout=legend, top=height + 8)
     parts.append("</svg>")
     return "".join(parts)
+
+
+def sparkline(
+    *,
+    title: str,
+    x_labels: Sequence[str],
+    values: Sequence[float | int | None],
+    width: int = 120,
+    height: int = 28,
+) -> str:
+    """A small line without axes: the lowest value (or 0, when lower) at the bottom, the highest
+    at the top; None is a gap. Each point has a tooltip "label: value"; the last is dotted."""
+    if len(values) != len(x_labels):
+        raise ValueError(f"sparkline {title!r} has {len(values)} values for {len(x_labels)} labels")
+    present = [float(v) for v in values if v is not None]
+    low = min([0.0, *present])
+    high = max([low, *present])
+    span = high - low or 1.0
+    pad = 3
+    step = (width - 2 * pad) / max(1, len(values) - 1)
+
+    def x_of(index: int) -> float:
+        return pad + step * index
+
+    def y_of(value: float) -> float:
+        return height - pad - (height - 2 * pad) * (value - low) / span
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="sparkline" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{_text(title)}">',
+        f"<title>{_text(title)}</title>",
+    ]
+    runs: list[list[str]] = [[]]
+    for index, value in enumerate(values):
+        if value is None:
+            runs.append([])
+            continue
+        runs[-1].append(f"{_number(x_of(index))},{_number(y_of(float(value)))}")
+    for run in runs:
+        if len(run) > 1:
+            parts.append(
+                f'<polyline points="{" ".join(run)}" fill="none" stroke="{PALETTE[0]}" '
+                f'stroke-width="1.5"/>'
+            )
+    for index, value in enumerate(values):
+        if value is None:
+            continue
+        tooltip = f"{x_labels[index]}: {format_value(float(value))}"
+        radius = 2 if index == len(values) - 1 else 1
+        parts.append(
+            f'<circle cx="{_number(x_of(index))}" cy="{_number(y_of(float(value)))}" '
+            f'r="{radius}" fill="{PALETTE[0]}"><title>{_text(tooltip)}</title></circle>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)

@@ -73,6 +73,15 @@ class StaffPasswordChangeForm(AdminPasswordChangeForm):
 
 class LiveOpsAdminSite(admin.AdminSite):
     login_form = StaffLoginForm
+    site_header = "Game backend live-ops"
+    site_title = "Game backend live-ops"
+    index_title = "Game backend live-ops"
+
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        # The home page figures above the app list (liveops.home).
+        from liveops.home import home_context
+
+        return super().index(request, {**home_context(request), **(extra_context or {})})
 
     def password_change(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None

@@ -145,3 +145,36 @@ def test_a_long_legend_wraps_and_the_chart_grows_to_hold_it():
     rows = sorted({t.get("y") for t in legend})
     assert len(rows) == 2  # 3 per row at this width
     assert root.get("height") == str(260 + 2 * 18)
+
+
+def test_sparkline_places_points_and_escapes_labels():
+    from liveops.charts import sparkline
+
+    svg = sparkline(
+        title="DAU <7 days>",
+        x_labels=["d<1>", "d2", "d3"],
+        values=[0, 5, 10],
+        width=106,
+        height=26,
+    )
+    root = parse(svg)
+    assert root.get("aria-label") == "DAU <7 days>"
+    [line] = root.iter(f"{SVG}polyline")
+    # x from 3 to 103 in steps of 50; y from 23 (0) to 3 (10)
+    assert line.get("points") == "3,23 53,13 103,3"
+    circles = list(root.iter(f"{SVG}circle"))
+    assert [c.find(f"{SVG}title").text for c in circles] == ["d<1>: 0", "d2: 5", "d3: 10"]
+    assert [c.get("r") for c in circles] == ["1", "1", "2"]
+    assert "&lt;1&gt;" in svg and "<1>" not in svg
+
+
+def test_sparkline_gaps_and_flat_series():
+    from liveops.charts import sparkline
+
+    svg = sparkline(title="t", x_labels=["a", "b", "c", "d"], values=[4, None, 4, 4], width=66)
+    root = parse(svg)
+    # a lone point before the gap draws no line; the run after it does, at the top (4 is the max)
+    assert [p.get("points") for p in root.iter(f"{SVG}polyline")] == ["43,3 63,3"]
+    assert len(list(root.iter(f"{SVG}circle"))) == 3
+    with pytest.raises(ValueError, match="2 values for 1 labels"):
+        sparkline(title="t", x_labels=["a"], values=[1, 2])

@@ -1,0 +1,134 @@
+"""The retention report: D1/D7/D30 per install cohort, for all players or per campaign.
+
+Mounted under `/admin/reports/retention/` (see `gamebackend/urls.py`), behind the staff login.
+It shows players' activity and attribution, so it needs `telemetry.view_event` and
+`telemetry.view_playerattribution` (roles support and analyst). Figures come from
+`telemetry.selectors.retention`; the definitions are in the README ("Retention").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
+from django.utils.safestring import mark_safe
+
+from core.csv_export import csv_download
+from liveops.charts import Series, line_chart
+from liveops.reports import DayRangeForm
+from telemetry import selectors
+
+PERMISSIONS = ("telemetry.view_event", "telemetry.view_playerattribution")
+
+
+class RetentionForm(DayRangeForm):
+    by_campaign = forms.BooleanField(label="per campaign", required=False)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        low, high = cleaned.get("day_from"), cleaned.get("day_to")
+        if low and not high and low > selectors.last_complete_day():
+            raise forms.ValidationError("'from' is after yesterday, the default 'to'.")
+        return cleaned
+
+
+@dataclass(frozen=True)
+class Query:
+    low: date
+    high: date
+    last_day: date
+    by_campaign: bool
+
+
+def can_view(request: HttpRequest) -> bool:
+    return request.user.has_perms(PERMISSIONS)
+
+
+def _query(form: RetentionForm) -> Query:
+    data = form.cleaned_data if form.is_valid() else {}
+    low, high, last_day = selectors.retention_window(
+        day_from=data.get("day_from"), day_to=data.get("day_to")
+    )
+    if (high - low).days >= selectors.RETENTION_MAX_DAYS or low > high:
+        low, high, last_day = selectors.retention_window(day_from=None, day_to=None)
+    return Query(low=low, high=high, last_day=last_day, by_campaign=bool(data.get("by_campaign")))
+
+
+def _rows(query: Query, *, by_campaign: bool) -> list[selectors.RetentionRow]:
+    return selectors.retention(
+        low=query.low, high=query.high, last_day=query.last_day, by_campaign=by_campaign
+    )
+
+
+def retention_chart(rows: list[selectors.RetentionRow]) -> str:
+    """D1/D7/D30 in percent per cohort (all players); a too-young cohort is a gap."""
+    return line_chart(
+        title="Retention per install cohort (%)",
+        x_labels=[row.cohort.isoformat() for row in rows],
+        series=[
+            Series(
+                f"D{n}",
+                [None if (rate := row.rate(n)) is None else rate * 100 for row in rows],
+            )
+            for n in selectors.RETENTION_DAYS
+        ],
+        y_label="%",
+    )
+
+
+def retention_view(request: HttpRequest) -> HttpResponse:
+    if not can_view(request):
+        raise PermissionDenied
+    form = RetentionForm(request.GET or None)
+    query = _query(form)
+    totals = _rows(query, by_campaign=False)
+    rows = _rows(query, by_campaign=True) if query.by_campaign else totals
+    return TemplateResponse(
+        request,
+        "admin/reports/retention.html",
+        {
+            **admin.site.each_context(request),
+            "title": "Retention per install cohort",
+            "form": form,
+            "days": query,
+            "by_campaign": query.by_campaign,
+            "rows": rows,
+            "retention_days": selectors.RETENTION_DAYS,
+            "chart": mark_safe(retention_chart(totals)),  # noqa: S308 - escaped by charts
+            "query_string": request.GET.urlencode(),
+        },
+    )
+
+
+def retention_csv_view(request: HttpRequest) -> HttpResponseBase:
+    if not can_view(request):
+        raise PermissionDenied
+    form = RetentionForm(request.GET or None)
+    if request.GET and not form.is_valid():
+        return HttpResponse(
+            " ".join(str(error) for errors in form.errors.values() for error in errors),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    query = _query(form)
+    rows = _rows(query, by_campaign=query.by_campaign)
+    suffix = "-by-campaign" if query.by_campaign else ""
+    return csv_download(
+        filename=f"retention-{query.low.isoformat()}-{query.high.isoformat()}{suffix}.csv",
+        header=selectors.retention_csv_header(by_campaign=query.by_campaign),
+        rows=(selectors.retention_csv_row(row, by_campaign=query.by_campaign) for row in rows),
+    )
+
+
+app_name = "admin-retention"
+urlpatterns: list[URLPattern] = [
+    path("", admin.site.admin_view(retention_view), name="report"),
+    path("csv", admin.site.admin_view(retention_csv_view), name="csv"),
+]
