@@ -146,7 +146,7 @@ async function checkRetention(page, role) {
   assert.deepEqual(await cells(page, "#retention-table tbody tr:nth-child(2)"), [COHORT, "facebook", "spring_sale", "1", "100.0%", "0.0%", "100.0%"]);
   await shot(page, `liveops-${role}-03-retention-by-campaign`);
 
-  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#retention-csv")]);
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#csv-retention")]);
   assert.equal(download.suggestedFilename(), `retention-${COHORT}-${YESTERDAY}-by-campaign.csv`);
   const text = readFileSync(await download.path(), "utf8");
   assert.equal(
@@ -184,7 +184,7 @@ for (const [role, sees] of Object.entries(ROLES)) {
     } else {
       test("retention report is refused", async () => {
         await open(session.page, "/admin/reports/retention/", { status: 403 });
-        await open(session.page, "/admin/reports/retention/csv", { status: 403 });
+        await open(session.page, "/admin/reports/retention/?format=csv&table=retention", { status: 403 });
       });
     }
   });

@@ -19,8 +19,8 @@ from django.utils.safestring import SafeString, mark_safe
 from accounts import selectors as accounts_selectors
 from analytics import selectors as analytics_selectors
 from economy import selectors as economy_selectors
-from liveops import retention
 from liveops.charts import sparkline
+from liveops.reports import reports_visible_to
 from telemetry import selectors as telemetry_selectors
 
 DAYS = 7
@@ -173,5 +173,5 @@ def home_context(request: HttpRequest, *, now: datetime | None = None) -> dict[s
         "home_figures": _activity_figures(request, days),
         "home_currencies": _currency_figures(request, days),
         "home_pipeline": _pipeline(request, now),
-        "home_retention": retention.can_view(request),
+        "home_reports": reports_visible_to(request),
     }

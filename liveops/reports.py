@@ -583,6 +583,14 @@ class ReportLink:
     description: str
 
 
+# Served by liveops.retention (its own URLs, it builds on this module's day-range form).
+RETENTION = ReportLink(
+    "Retention per install cohort",
+    "admin-retention:report",
+    ("telemetry.view_event", "telemetry.view_playerattribution"),
+    "D1, D7 and D30 retention per install cohort, for all players and per campaign.",
+)
+
 REPORTS: list[ReportLink] = [
     ReportLink(
         "ROAS per campaign, with anomalies",
@@ -603,6 +611,7 @@ REPORTS: list[ReportLink] = [
         ("analytics.view_reconciliationsummary", "analytics.view_pipelinerun"),
         "AppsFlyer purchases matched to the payment gateway, and the revenue confirmed.",
     ),
+    RETENTION,
     ReportLink(
         "Economy sources and sinks",
         "admin-reports:economy-flows",

@@ -2,7 +2,9 @@
 
 Mounted under `/admin/reports/retention/` (see `gamebackend/urls.py`), behind the staff login.
 It shows players' activity and attribution, so it needs `telemetry.view_event` and
-`telemetry.view_playerattribution` (roles support and analyst). Figures come from
+`telemetry.view_playerattribution` (roles support and analyst; `liveops.reports.RETENTION`). Its
+table downloads as CSV by the report pages' convention (`?format=csv&table=retention`,
+`liveops.report_downloads`). Figures come from
 `telemetry.selectors.retention`; the definitions are in the README ("Retention").
 """
 
@@ -14,18 +16,21 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.safestring import mark_safe
 
-from core.csv_export import csv_download
 from liveops.charts import Series, line_chart
-from liveops.reports import DayRangeForm
+from liveops.report_downloads import (
+    CsvTable,
+    csv_query,
+    csv_table_response,
+    report_permissions,
+    wants_csv,
+)
+from liveops.reports import RETENTION, DayRangeForm
 from telemetry import selectors
-
-PERMISSIONS = ("telemetry.view_event", "telemetry.view_playerattribution")
 
 
 class RetentionForm(DayRangeForm):
@@ -45,10 +50,6 @@ class Query:
     high: date
     last_day: date
     by_campaign: bool
-
-
-def can_view(request: HttpRequest) -> bool:
-    return request.user.has_perms(PERMISSIONS)
 
 
 def _query(form: RetentionForm) -> Query:
@@ -83,52 +84,43 @@ def retention_chart(rows: list[selectors.RetentionRow]) -> str:
     )
 
 
-def retention_view(request: HttpRequest) -> HttpResponse:
-    if not can_view(request):
-        raise PermissionDenied
+@report_permissions(*RETENTION.permissions)
+def retention_view(request: HttpRequest) -> HttpResponseBase:
     form = RetentionForm(request.GET or None)
     query = _query(form)
+    if wants_csv(request):
+        suffix = "-by-campaign" if query.by_campaign else ""
+        table = CsvTable(
+            "retention",
+            f"retention-{query.low.isoformat()}-{query.high.isoformat()}{suffix}",
+            selectors.retention_csv_header(by_campaign=query.by_campaign),
+            lambda: (
+                selectors.retention_csv_row(row, by_campaign=query.by_campaign)
+                for row in _rows(query, by_campaign=query.by_campaign)
+            ),
+        )
+        return csv_table_response(request, form=form, tables=[table])
     totals = _rows(query, by_campaign=False)
     rows = _rows(query, by_campaign=True) if query.by_campaign else totals
+    shown = [("day_from", query.low), ("day_to", query.high)]
     return TemplateResponse(
         request,
         "admin/reports/retention.html",
         {
             **admin.site.each_context(request),
-            "title": "Retention per install cohort",
+            "title": RETENTION.name,
             "form": form,
             "days": query,
             "by_campaign": query.by_campaign,
             "rows": rows,
             "retention_days": selectors.RETENTION_DAYS,
             "chart": mark_safe(retention_chart(totals)),  # noqa: S308 - escaped by charts
-            "query_string": request.GET.urlencode(),
+            "csv_query": csv_query(*shown, *([("by_campaign", "on")] if query.by_campaign else [])),
         },
-    )
-
-
-def retention_csv_view(request: HttpRequest) -> HttpResponseBase:
-    if not can_view(request):
-        raise PermissionDenied
-    form = RetentionForm(request.GET or None)
-    if request.GET and not form.is_valid():
-        return HttpResponse(
-            " ".join(str(error) for errors in form.errors.values() for error in errors),
-            status=400,
-            content_type="text/plain; charset=utf-8",
-        )
-    query = _query(form)
-    rows = _rows(query, by_campaign=query.by_campaign)
-    suffix = "-by-campaign" if query.by_campaign else ""
-    return csv_download(
-        filename=f"retention-{query.low.isoformat()}-{query.high.isoformat()}{suffix}.csv",
-        header=selectors.retention_csv_header(by_campaign=query.by_campaign),
-        rows=(selectors.retention_csv_row(row, by_campaign=query.by_campaign) for row in rows),
     )
 
 
 app_name = "admin-retention"
 urlpatterns: list[URLPattern] = [
     path("", admin.site.admin_view(retention_view), name="report"),
-    path("csv", admin.site.admin_view(retention_csv_view), name="csv"),
 ]
