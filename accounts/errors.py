@@ -13,6 +13,14 @@ class AccountBanned(Problem):
     default_detail = "This account is banned."
 
 
+class StaffPasswordElsewhere(Problem):
+    """A staff account's password is also the admin's: it changes in the admin only."""
+
+    status_code = 403
+    default_code = "permission_denied"
+    default_detail = "Staff accounts change their password in the admin, not through the API."
+
+
 class AccountLocked(Problem):
     status_code = 429
     default_code = "account_locked"

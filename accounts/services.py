@@ -11,14 +11,19 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.dispatch import Signal
 from django.utils import timezone
-from rest_framework import exceptions
 from rest_framework_simplejwt.exceptions import TokenBackendError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts.errors import AccountBanned, AccountLocked, InvalidCredentials, TokenInvalid
+from accounts.errors import (
+    AccountBanned,
+    AccountLocked,
+    InvalidCredentials,
+    StaffPasswordElsewhere,
+    TokenInvalid,
+)
 from accounts.models import BanRecord, User
 from core.problems import InvalidInput
 
@@ -228,9 +233,7 @@ def account_set_password(*, user: User, password: str, current_password: str | N
     the admin). A wrong current password is a failed attempt under the login lockout.
     """
     if is_staff_account(user):
-        raise exceptions.PermissionDenied(
-            "Staff accounts change their password in the admin, not through the API."
-        )
+        raise StaffPasswordElsewhere()
     has_password = user.has_usable_password()
     if has_password and current_password is None:
         raise InvalidInput(
