@@ -74,6 +74,29 @@ async function rowCount(page, selector = "#result_list tbody tr") {
   return page.locator(selector).count();
 }
 
+// Every column of a list is on screen at 1440 px: the table neither scrolls sideways nor runs
+// past the window (long userIds, campaigns, notes and reasons wrap inside their cells).
+async function assertColumnsFit(page, path) {
+  await open(page, path);
+  const width = await page.evaluate(() => {
+    const results = document.querySelector("#changelist .results");
+    const table = document.querySelector("#result_list");
+    return {
+      scroll: results.scrollWidth,
+      client: results.clientWidth,
+      right: table.getBoundingClientRect().right,
+      window: window.innerWidth,
+    };
+  });
+  const fits = width.scroll <= width.client && width.right <= width.window;
+  if (!fits) await shot(page, `cut-off${path.replace(/\W+/g, "-")}`); // the evidence
+  assert.ok(
+    fits,
+    `${path}: the table is ${width.scroll} px wide in ${width.client} px (right edge ` +
+      `${width.right} of ${width.window}): its right-most columns are cut off`,
+  );
+}
+
 describe("support", () => {
   let session;
   before(async () => {
@@ -89,6 +112,31 @@ describe("support", () => {
     await shot(page, "support-02-players");
     await open(page, "/admin/accounts/user/?media_source=facebook");
     assert.ok((await rowCount(page)) >= 1);
+    // By campaign, from the campaign column's link; every row links to its player.
+    await open(page, "/admin/accounts/user/?q=player_002");
+    await Promise.all([
+      page.waitForURL(/\?campaign=tiktok%7Claunch$/),
+      page.click("#result_list td.field-campaign a"),
+    ]);
+    assert.ok((await rowCount(page)) >= 1);
+    assert.equal(
+      await rowCount(page),
+      await rowCount(page, "#result_list td.field-campaign a:text-is('launch')"),
+    );
+    for (const path of [
+      "/admin/accounts/user/",
+      "/admin/accounts/user/?status=banned",
+      "/admin/telemetry/event/",
+      "/admin/telemetry/playerattribution/",
+      "/admin/telemetry/click/",
+    ]) {
+      await assertColumnsFit(page, path);
+    }
+    await open(page, "/admin/telemetry/playerattribution/?q=player_002");
+    await Promise.all([
+      page.waitForURL(/\/accounts\/user\/\d+\/change\/$/),
+      page.click("#result_list td.field-player_link a"),
+    ]);
     await open(page, "/admin/accounts/user/?q=player_002");
     await page.click("#result_list tbody tr a");
     await page.waitForSelector("#player-balances");
@@ -126,7 +174,7 @@ describe("support", () => {
     await shot(page, "support-05-player-banned");
     await open(page, "/admin/accounts/user/?status=banned");
     assert.match(await page.locator("#result_list").innerText(), /player_003/);
-    await page.click("#result_list tbody tr a");
+    await page.click("#result_list a:text-is('player_003')");
     await page.click("a.unban-link");
     await page.fill("#id_reason", "Appeal accepted (e2e)");
     await page.click(".submit-row input[type=submit]");
@@ -189,6 +237,8 @@ describe("economy", () => {
 
   test("reads the read-only ledger and wallets, manages currencies and earn rules", async () => {
     const { page } = session;
+    await assertColumnsFit(page, "/admin/economy/ledgerentry/");
+    await assertColumnsFit(page, "/admin/economy/wallet/");
     await open(page, "/admin/economy/ledgerentry/");
     assert.ok((await rowCount(page)) >= 20);
     assert.equal(await page.locator(".object-tools a.addlink").count(), 0); // no "Add" button
@@ -203,7 +253,7 @@ describe("economy", () => {
     assert.ok((await rowCount(page)) >= 12);
     await Promise.all([
       page.waitForURL(/\/wallet\/\d+\/change\/$/),
-      page.locator("#result_list tbody tr a").first().click(),
+      page.locator("#result_list .field-balance a").first().click(),
     ]);
     assert.equal(await page.locator("input[name=_save], input[name=_continue]").count(), 0);
     assert.equal(await page.locator(".object-tools a:has-text('Adjust balance')").count(), 1);

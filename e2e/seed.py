@@ -130,3 +130,41 @@ print(
     f"e2e seed: retention cohorts {cohort} (ret_01..03) and {young} (ret_05); "
     f"ret_06 joined {yesterday}"
 )
+
+# --- Long values (e2e/admin.spec.mjs: every list's columns fit at 1440 px) --------------------
+# A device-id userId, a long campaign name, a banned account and an adjustment with a long note,
+# all today (the home page and retention count up to yesterday, so their figures stay as above).
+LONG_ID = "device-7f3e9a2c-41b8-4d0e-9c61-2b5f8e0d1a47-ios"
+if not User.objects.filter(username=LONG_ID).exists():
+    from accounts.services import player_ban
+    from economy.services import wallet_adjust
+
+    long_player, _ = player_get_or_create(user_id=LONG_ID)
+    click = click_record(
+        parameters={
+            "pid": "googleadwords_int",
+            "c": "summer_sale_2026_tier1_lookalike_ios_purchasers",
+        },
+        redirect_url=None,
+        user_agent="e2e",
+        ip="192.0.2.77",
+    )
+    player_attribute_from_click(player=long_player, click_id=str(click.click_id))
+    economy_staff = User.objects.get(username="e2e_economy")
+    wallet_adjust(
+        player=long_player,
+        currency=coins,
+        amount=2500,
+        note=(
+            "Compensation for the failed purchase of the Starter Pack on 2026-11-30: the store "
+            "charged the card twice and the client never granted the coins (ticket 48213)"
+        ),
+        actor=economy_staff,
+        request_id="",
+    )
+    player_ban(
+        player=long_player,
+        reason="Chargeback fraud across three cards, confirmed by the payment provider",
+        actor=User.objects.get(username="e2e_support"),
+    )
+print(f"e2e seed: {LONG_ID} (long values, banned)")

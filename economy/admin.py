@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from core.admin_columns import PlayerLinks
 from core.admin_readonly import ReadOnlyAdmin, SaveOnlyWhatCanChange
 from economy.models import Currency, EarnRule, LedgerEntry, Wallet
 
@@ -32,8 +33,9 @@ class EarnRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Wallet)
-class WalletAdmin(SaveOnlyWhatCanChange):
+class WalletAdmin(PlayerLinks, SaveOnlyWhatCanChange):
     list_display = ["player", "currency", "balance", "updated_at"]
+    list_display_links = ["balance"]  # the player column links to the player
     list_filter = ["currency"]
     list_select_related = ["player", "currency"]
     search_fields = ["player__username__exact"]
@@ -54,7 +56,7 @@ class WalletAdmin(SaveOnlyWhatCanChange):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyAdmin):
+class LedgerEntryAdmin(PlayerLinks, ReadOnlyAdmin):
     list_display = [
         "created_at",
         "transaction_id",
@@ -65,6 +67,7 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
         "balance_after",
         "reason",
         "actor",
+        "note",
     ]
     list_filter = ["kind", "wallet__currency"]
     list_select_related = ["player", "wallet__currency", "actor"]

@@ -10,6 +10,7 @@ adjustment; `WalletAdmin` (economy) gets the same adjustment. Reads go through
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from django.apps import apps
 from django.contrib import admin
@@ -18,6 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, path
+from django.utils.html import format_html
 
 from accounts.admin import PlayerAdmin
 from economy import selectors as economy_selectors
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 
 LATEST_ROWS = 20
 MEDIA_SOURCE_CHOICES = 100
+CAMPAIGN_CHOICES = 200
 
 
 class MediaSourceFilter(admin.SimpleListFilter):
@@ -53,6 +56,38 @@ class MediaSourceFilter(admin.SimpleListFilter):
         )
 
 
+def campaign_key(media_source: str, campaign: str) -> str:
+    """The players list's `?campaign=` value (the report pages' `media_source|campaign`)."""
+    return f"{media_source}|{campaign}"
+
+
+class CampaignFilter(admin.SimpleListFilter):
+    """The campaign of the player's install (of the chosen media source, when one is)."""
+
+    title = "attribution (campaign)"
+    parameter_name = "campaign"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        source = request.GET.get(MediaSourceFilter.parameter_name)
+        pairs = telemetry_selectors.attribution_campaigns(
+            limit=CAMPAIGN_CHOICES,
+            media_source=None if source in (None, "", MediaSourceFilter.NONE) else source,
+        )
+        return [
+            (campaign_key(source, campaign), f"{source} / {campaign or '(none)'}")
+            for source, campaign in pairs
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> QuerySet[User]:
+        value = self.value()
+        if not value:
+            return queryset
+        media_source, _, campaign = value.partition("|")
+        return telemetry_selectors.players_by_campaign(
+            players=queryset, media_source=media_source, campaign=campaign
+        )
+
+
 class LiveOpsPlayerAdmin(PlayerAdmin):
     list_display = [
         "username",
@@ -64,7 +99,12 @@ class LiveOpsPlayerAdmin(PlayerAdmin):
         "last_login",
         "banned_at",
     ]
-    list_filter = [*PlayerAdmin.list_filter[:2], MediaSourceFilter, *PlayerAdmin.list_filter[2:]]
+    list_filter = [
+        *PlayerAdmin.list_filter[:2],
+        MediaSourceFilter,
+        CampaignFilter,
+        *PlayerAdmin.list_filter[2:],
+    ]
     list_select_related = ["attribution"]
 
     @admin.display(description="media source")
@@ -74,8 +114,16 @@ class LiveOpsPlayerAdmin(PlayerAdmin):
 
     @admin.display(description="campaign")
     def campaign(self, user: User) -> str:
+        """The campaign, linked to the list of its players."""
         attribution = telemetry_selectors.player_attribution(player=user)
-        return (attribution.campaign or "(none)") if attribution else "-"
+        if attribution is None:
+            return "-"
+        key = campaign_key(attribution.media_source, attribution.campaign)
+        return format_html(
+            '<a href="?{}" title="players of this campaign">{}</a>',
+            urlencode({CampaignFilter.parameter_name: key}),
+            attribution.campaign or "(none)",
+        )
 
     def _player_context(self, request: HttpRequest, player: User) -> dict[str, Any]:
         perms = request.user

@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet, Sum
 from django.http import HttpRequest
 
+from core.admin_columns import PlayerLinks
 from core.admin_pagination import CappedCountPaginator
 from core.admin_readonly import ReadOnlyAdmin
 from telemetry.models import Click, Event, EventDayCount, PlayerAttribution
@@ -81,7 +82,7 @@ def day_count_total(request: HttpRequest) -> int | None:
 
 
 @admin.register(Event)
-class EventAdmin(ReadOnlyAdmin):
+class EventAdmin(PlayerLinks, ReadOnlyAdmin):
     list_display = ["id", "player", "event_type", "timestamp", "received_at", "event_id"]
     list_filter = [EventTypeFilter, EventDayFilter]
     # Exact userId only: a prefix or substring search would scan the players for every page.
@@ -119,8 +120,9 @@ class ClickAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PlayerAttribution)
-class PlayerAttributionAdmin(ReadOnlyAdmin):
+class PlayerAttributionAdmin(PlayerLinks, ReadOnlyAdmin):
     list_display = ["player", "media_source", "campaign", "attributed_at", "click"]
+    list_display_links = ["attributed_at"]  # the player column links to the player
     list_filter = ["media_source"]
     search_fields = ["player__username__exact"]
     list_select_related = ["player", "click"]

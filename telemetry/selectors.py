@@ -70,6 +70,23 @@ def attribution_media_sources(*, limit: int) -> list[str]:
     )
 
 
+def attribution_campaigns(*, limit: int, media_source: str | None = None) -> list[tuple[str, str]]:
+    """The first `limit` distinct (media source, campaign) pairs of the attributions, in order,
+    of one media source when given (indexed)."""
+    rows = PlayerAttribution.objects.all()
+    if media_source is not None:
+        rows = rows.filter(media_source=media_source)
+    pairs = rows.order_by("media_source", "campaign").values_list("media_source", "campaign")
+    return [(source, campaign) for source, campaign in pairs.distinct()[:limit]]
+
+
+def players_by_campaign(
+    *, players: QuerySet[User], media_source: str, campaign: str
+) -> QuerySet[User]:
+    """`players` attributed to the campaign `campaign` of `media_source` ("" = none named)."""
+    return players.filter(attribution__media_source=media_source, attribution__campaign=campaign)
+
+
 def players_by_media_source(*, players: QuerySet[User], media_source: str | None) -> QuerySet[User]:
     """`players` attributed to `media_source`; None: the players without an attribution."""
     if media_source is None:
