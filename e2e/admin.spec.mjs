@@ -2,73 +2,11 @@
 // is refused what belongs to another role. Started by e2e/run, which provides a live server
 // (E2E_BASE_URL) with demo data, the task worker, and staff passwords in the environment.
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { chromium } from "playwright-core";
+import { closeBrowser, launchBrowser, open, shot, signIn } from "./browser.mjs";
 
-const BASE = process.env.E2E_BASE_URL;
-const SHOTS = process.env.E2E_SCREENSHOTS ?? "artifacts/screenshots";
-const CHROMIUM = process.env.E2E_CHROMIUM ?? "/usr/bin/chromium";
-assert.ok(BASE, "E2E_BASE_URL is not set: run e2e/run");
-mkdirSync(SHOTS, { recursive: true });
-
-const password = (role) => {
-  const value = process.env[`E2E_PASSWORD_${role.toUpperCase()}`];
-  assert.ok(value, `E2E_PASSWORD_${role.toUpperCase()} is not set`);
-  return value;
-};
-
-let browser;
-
-// playwright-core gives every launch a fresh, temporary user-data-dir of its own.
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-});
-
-after(async () => {
-  await browser?.close();
-});
-
-async function signIn(role) {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  await page.goto(`${BASE}/admin/login/`);
-  await page.fill("#id_username", `e2e_${role}`);
-  await page.fill("#id_password", password(role));
-  await Promise.all([page.waitForURL(`${BASE}/admin/`), page.click("input[type=submit]")]);
-  return { context, page };
-}
-
-async function open(page, path, { status = 200 } = {}) {
-  const response = await page.goto(`${BASE}${path}`);
-  assert.equal(response.status(), status, `${path} answered ${response.status()}`);
-  return response;
-}
-
-// Full page, cut at 2,400 px so long report tables stay readable in one image.
-async function shot(page, name) {
-  const height = await page.evaluate(() => document.documentElement.scrollHeight);
-  await page.screenshot({
-    path: join(SHOTS, `${name}.png`),
-    fullPage: true,
-    clip: { x: 0, y: 0, width: 1440, height: Math.min(height, 2400) },
-  });
-}
+before(launchBrowser);
+after(closeBrowser);
 
 async function rowCount(page, selector = "#result_list tbody tr") {
   return page.locator(selector).count();

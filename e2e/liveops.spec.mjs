@@ -3,16 +3,9 @@
 // what e2e/seed.py wrote (players created on known past UTC days with events on known days).
 // Started by e2e/run, which provides the live server (E2E_BASE_URL) and staff passwords.
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
-import { chromium } from "playwright-core";
-
-const BASE = process.env.E2E_BASE_URL;
-const SHOTS = process.env.E2E_SCREENSHOTS ?? "artifacts/screenshots";
-const CHROMIUM = process.env.E2E_CHROMIUM ?? "/usr/bin/chromium";
-assert.ok(BASE, "E2E_BASE_URL is not set: run e2e/run");
-mkdirSync(SHOTS, { recursive: true });
+import { BASE, closeBrowser, launchBrowser, open, shot, signIn } from "./browser.mjs";
 
 const DAY_MS = 86_400_000;
 const utcDay = (ms) => new Date(ms).toISOString().slice(0, 10);
@@ -35,60 +28,8 @@ function seededYesterday() {
   return { players, events };
 }
 
-const password = (role) => {
-  const value = process.env[`E2E_PASSWORD_${role.toUpperCase()}`];
-  assert.ok(value, `E2E_PASSWORD_${role.toUpperCase()} is not set`);
-  return value;
-};
-
-let browser;
-
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-});
-
-after(async () => {
-  await browser?.close();
-});
-
-async function signIn(role) {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  await page.goto(`${BASE}/admin/login/`);
-  await page.fill("#id_username", `e2e_${role}`);
-  await page.fill("#id_password", password(role));
-  await Promise.all([page.waitForURL(`${BASE}/admin/`), page.click("input[type=submit]")]);
-  return { context, page };
-}
-
-async function open(page, path, { status = 200 } = {}) {
-  const response = await page.goto(`${BASE}${path}`);
-  assert.equal(response.status(), status, `${path} answered ${response.status()}`);
-  return response;
-}
-
-async function shot(page, name) {
-  const height = await page.evaluate(() => document.documentElement.scrollHeight);
-  await page.screenshot({
-    path: join(SHOTS, `${name}.png`),
-    fullPage: true,
-    clip: { x: 0, y: 0, width: 1400, height: Math.min(height, 2400) },
-  });
-}
+before(launchBrowser);
+after(closeBrowser);
 
 // The text of each cell of a table row (sparklines have no text).
 async function cells(page, selector) {

@@ -7,7 +7,7 @@ import binascii
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.core import signing
@@ -261,31 +261,38 @@ class LedgerFlow:
 _SPLIT = 2**32
 
 
-def _exact_sum(condition: Q) -> dict[str, Sum]:
-    return {
-        "high": Sum(F("amount") / _SPLIT, filter=condition, default=0),
-        "low": Sum(F("amount") % _SPLIT, filter=condition, default=0),
+def _flows_per_day(
+    *, day_from: date, day_to: date, group_by: tuple[str, ...]
+) -> list[tuple[dict[str, Any], int, int]]:
+    """One GROUP BY of the ledger entries of UTC days `day_from`..`day_to` by the entry's day and
+    `group_by`, in that order: (the group's values with `day` and `entries`, granted, spent),
+    the sums exact (see `_SPLIT`)."""
+    start = datetime.combine(day_from, time.min, tzinfo=UTC)
+    end = datetime.combine(day_to + timedelta(days=1), time.min, tzinfo=UTC)
+    parts = {
+        f"{name}_{part}": Sum(expression, filter=condition, default=0)
+        for name, condition in (("granted", Q(amount__gt=0)), ("spent", Q(amount__lt=0)))
+        for part, expression in (("high", F("amount") / _SPLIT), ("low", F("amount") % _SPLIT))
     }
+    rows = (
+        LedgerEntry.objects.filter(created_at__gte=start, created_at__lt=end)
+        .annotate(day=TruncDate("created_at", tzinfo=UTC))
+        .values("day", *group_by)
+        .annotate(**parts, entries=Count("id"))
+        .order_by("day", *group_by)
+    )
+
+    def total(row: dict[str, Any], name: str) -> int:
+        return int(row[f"{name}_high"]) * _SPLIT + int(row[f"{name}_low"])
+
+    return [(row, total(row, "granted"), -total(row, "spent")) for row in rows]
 
 
 def ledger_flows(*, day_from: date, day_to: date) -> list[LedgerFlow]:
     """Currency granted and spent per UTC day, currency, kind and reason, from `day_from` to
     `day_to` inclusive, in that order: one GROUP BY over the range; the sums are exact."""
-    start = datetime.combine(day_from, time.min, tzinfo=UTC)
-    end = datetime.combine(day_to + timedelta(days=1), time.min, tzinfo=UTC)
-    granted, spent = _exact_sum(Q(amount__gt=0)), _exact_sum(Q(amount__lt=0))
-    rows = (
-        LedgerEntry.objects.filter(created_at__gte=start, created_at__lt=end)
-        .annotate(day=TruncDate("created_at", tzinfo=UTC))
-        .values("day", "wallet__currency__code", "kind", "reason")
-        .annotate(
-            granted_high=granted["high"],
-            granted_low=granted["low"],
-            spent_high=spent["high"],
-            spent_low=spent["low"],
-            entries=Count("id"),
-        )
-        .order_by("day", "wallet__currency__code", "kind", "reason")
+    flows = _flows_per_day(
+        day_from=day_from, day_to=day_to, group_by=("wallet__currency__code", "kind", "reason")
     )
     return [
         LedgerFlow(
@@ -293,11 +300,11 @@ def ledger_flows(*, day_from: date, day_to: date) -> list[LedgerFlow]:
             currency=row["wallet__currency__code"],
             kind=row["kind"],
             reason=row["reason"],
-            granted=int(row["granted_high"]) * _SPLIT + int(row["granted_low"]),
-            spent=-(int(row["spent_high"]) * _SPLIT + int(row["spent_low"])),
+            granted=granted,
+            spent=spent,
             entries=int(row["entries"]),
         )
-        for row in rows
+        for row, granted, spent in flows
     ]
 
 
@@ -323,27 +330,10 @@ def currency_flows_per_day(*, low: date, high: date) -> list[CurrencyDay]:
     """Ledger amounts granted and spent per (UTC day of the entry, currency code) in [low, high],
     exact integers (as `ledger_flows`, without the kind and reason); days and currencies without
     entries are absent. One grouped query."""
-    start = datetime.combine(low, time.min, tzinfo=UTC)
-    end = datetime.combine(high + timedelta(days=1), time.min, tzinfo=UTC)
-    granted, spent = _exact_sum(Q(amount__gt=0)), _exact_sum(Q(amount__lt=0))
-    rows = (
-        LedgerEntry.objects.filter(created_at__gte=start, created_at__lt=end)
-        .annotate(day=TruncDate("created_at", tzinfo=UTC))
-        .values("day", "wallet__currency__code")
-        .annotate(
-            granted_high=granted["high"],
-            granted_low=granted["low"],
-            spent_high=spent["high"],
-            spent_low=spent["low"],
-        )
-        .order_by("day", "wallet__currency__code")
-    )
+    flows = _flows_per_day(day_from=low, day_to=high, group_by=("wallet__currency__code",))
     return [
         CurrencyDay(
-            day=row["day"],
-            currency=row["wallet__currency__code"],
-            granted=int(row["granted_high"]) * _SPLIT + int(row["granted_low"]),
-            spent=-(int(row["spent_high"]) * _SPLIT + int(row["spent_low"])),
+            day=row["day"], currency=row["wallet__currency__code"], granted=granted, spent=spent
         )
-        for row in rows
+        for row, granted, spent in flows
     ]

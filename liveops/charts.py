@@ -173,6 +173,23 @@ def _legend(parts: list[str], *, layout: list[tuple[int, int, str, str]], top: i
             parts.append(f'<text x="{x + 14}" y="{y}" fill="#222">{_text(text)}</text>')
 
 
+def _runs(
+    values: Sequence[float | int | None],
+    *,
+    x_of: Callable[[int], float],
+    y_of: Callable[[float], float],
+) -> list[str]:
+    """The `points` of each polyline: a gap (None) ends a run, and a run of one value draws no
+    line (its point is drawn on its own)."""
+    runs: list[list[str]] = [[]]
+    for index, value in enumerate(values):
+        if value is None:
+            runs.append([])
+            continue
+        runs[-1].append(f"{_number(x_of(index))},{_number(y_of(float(value)))}")
+    return [" ".join(run) for run in runs if len(run) > 1]
+
+
 def _require_lengths(series: Sequence[Series], x_labels: Sequence[str]) -> None:
     for item in series:
         if len(item.values) != len(x_labels):
@@ -260,19 +277,10 @@ def line_chart(
 
     for index, item in enumerate(series):
         colour = PALETTE[index % len(PALETTE)]
-        segments: list[list[str]] = [[]]
-        for position, value in enumerate(item.values):
-            if value is None:
-                if segments[-1]:
-                    segments.append([])
-                continue
-            segments[-1].append(f"{_number(x_of(position))},{_number(y_of(float(value)))}")
-        for segment in segments:
-            if len(segment) > 1:
-                parts.append(
-                    f'<polyline fill="none" stroke="{colour}" stroke-width="2" '
-                    f'points="{" ".join(segment)}"/>'
-                )
+        for points in _runs(item.values, x_of=x_of, y_of=y_of):
+            parts.append(
+                f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>'
+            )
         for position, value in enumerate(item.values):
             if value is None:
                 continue
@@ -382,18 +390,10 @@ def sparkline(
         f'aria-label="{_text(title)}">',
         f"<title>{_text(title)}</title>",
     ]
-    runs: list[list[str]] = [[]]
-    for index, value in enumerate(values):
-        if value is None:
-            runs.append([])
-            continue
-        runs[-1].append(f"{_number(x_of(index))},{_number(y_of(float(value)))}")
-    for run in runs:
-        if len(run) > 1:
-            parts.append(
-                f'<polyline points="{" ".join(run)}" fill="none" stroke="{PALETTE[0]}" '
-                f'stroke-width="1.5"/>'
-            )
+    for points in _runs(values, x_of=x_of, y_of=y_of):
+        parts.append(
+            f'<polyline points="{points}" fill="none" stroke="{PALETTE[0]}" stroke-width="1.5"/>'
+        )
     for index, value in enumerate(values):
         if value is None:
             continue
