@@ -1,4 +1,5 @@
-"""Live-ops home page latency on the telemetry benchmark's database (5M events).
+"""Live-ops pages' latency on the telemetry benchmark's database (5M events): the home page,
+retention, and the big lists (events, players, ledger).
 
     .venv/bin/python bench/telemetry/run.py          # once: loads gamebackend_bench_telemetry
     flock /tmp/bench.lock .venv/bin/python bench/liveops/home.py [--requests 100] [--warmup 10]
@@ -9,8 +10,11 @@ Each page is requested `--warmup` times, then `--requests` times sequentially; i
 median and p95 per page and the ratio of the home
 page's median and p95 to the baselines measured in the same run: `/bench/constant` (a view that
 does nothing) and `/admin/telemetry/` (Django's plain app-list page of one app, same admin chrome).
-The retention report (30 cohorts, all players and per campaign) is timed too. Nothing is written
-to the database but the superuser (created once) and its session.
+The retention report (30 cohorts, all players and per campaign) is timed too, and the events list
+(unfiltered, by type, by day, and with facet counts asked for: each counted exactly from the daily
+aggregates, no facet scan), the players list (by status and by campaign) and the ledger list,
+each against the app-list baseline. Nothing is written to the database but the superuser
+(created once) and its session.
 """
 
 from __future__ import annotations
@@ -43,9 +47,11 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.test import Client
 
-    from telemetry.models import Event
+    from telemetry.models import Event, EventDayCount
 
     events = Event.objects.count()
+    latest = EventDayCount.objects.order_by("-day").values_list("day", flat=True).first()
+    day = latest.isoformat() if latest else "2000-01-01"
     staff, _ = get_user_model().objects.get_or_create(
         username="bench_home_admin", defaults={"is_staff": True, "is_superuser": True}
     )
@@ -76,6 +82,13 @@ def main() -> None:
         ("home `/admin/`", "/admin/"),
         ("retention, 30 cohorts", "/admin/reports/retention/"),
         ("retention per campaign", "/admin/reports/retention/?by_campaign=on"),
+        ("events list", "/admin/telemetry/event/"),
+        ("events list, one type", "/admin/telemetry/event/?event_type=level_complete"),
+        (f"events list, one day ({day})", f"/admin/telemetry/event/?day={day}"),
+        ("events list, facet counts asked for", "/admin/telemetry/event/?_facets=True"),
+        ("players list, active", "/admin/accounts/user/?status=active"),
+        ("players list, one campaign", "/admin/accounts/user/?campaign=facebook%7Csummer"),
+        ("ledger list", "/admin/economy/ledgerentry/"),
     ]
     results = {label: timed(path) for label, path in pages}
     print(f"{events:,} events; {args.requests} sequential requests per page after {args.warmup}")
@@ -90,6 +103,10 @@ def main() -> None:
             f"home / {label}: p50 {home['p50'] / base['p50']:.1f}x, "
             f"p95 {home['p95'] / base['p95']:.1f}x"
         )
+    app_list = results["baseline `/admin/telemetry/` (app list)"]
+    for label, row in results.items():
+        if "list" in label and "baseline" not in label:
+            print(f"{label} / app list: p50 {row['p50'] / app_list['p50']:.1f}x")
     verdict = "meets" if home["p95"] < TARGET_MS else "MISSES"
     print(f"home p95 {home['p95']:.1f} ms {verdict} the {TARGET_MS:.0f} ms target")
 
