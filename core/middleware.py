@@ -1,16 +1,20 @@
 """Middleware every request passes: request ids with an access log line, metrics, load
-shedding and the body limit."""
+shedding and the body limit; and Django's session, auth and messages middleware, run for the
+browser pages only."""
 
 import io
 import logging
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from django.conf import settings
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.handlers.wsgi import LimitedStream
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from rest_framework.request import Request
 
 from core import metrics
@@ -167,4 +171,46 @@ class LoadSheddingMiddleware:
             )
             response["Retry-After"] = str(settings.QUEUE_SHED_RETRY_AFTER_SECONDS)
             return response
+        return self.get_response(request)
+
+
+# The pages a browser opens with a session: the admin (and the live-ops pages under it) and
+# the interactive API documentation. Everything else is the bearer-token API, which reads no
+# cookie, so Django's session, authentication and messages middleware are skipped there.
+# (CsrfViewMiddleware stays on every path: DRF views are exempt from it, so it costs little, and
+# a plain view such as /metrics keeps Django's CSRF answer.)
+BROWSER_PATH_PREFIXES = ("/admin", "/docs", "/redoc")
+# Django's middleware answers a coroutine when the handler chain runs async (ASGI).
+AnyResponse = HttpResponseBase | Awaitable[HttpResponseBase]
+
+
+def is_browser_path(path: str) -> bool:
+    return path.startswith(BROWSER_PATH_PREFIXES)
+
+
+class BrowserSessionMiddleware(SessionMiddleware):
+    """Django's SessionMiddleware on browser paths; API requests pass straight through."""
+
+    def __call__(self, request: HttpRequest) -> AnyResponse:
+        if is_browser_path(request.path):
+            return super().__call__(request)
+        return self.get_response(request)
+
+
+class BrowserAuthenticationMiddleware(AuthenticationMiddleware):
+    """Django's AuthenticationMiddleware (`request.user` from the session) on browser paths;
+    the API's user comes from the bearer token (DRF's `request.user`)."""
+
+    def __call__(self, request: HttpRequest) -> AnyResponse:
+        if is_browser_path(request.path):
+            return super().__call__(request)
+        return self.get_response(request)
+
+
+class BrowserMessageMiddleware(MessageMiddleware):
+    """Django's MessageMiddleware (the admin's flash messages) on browser paths."""
+
+    def __call__(self, request: HttpRequest) -> AnyResponse:
+        if is_browser_path(request.path):
+            return super().__call__(request)
         return self.get_response(request)

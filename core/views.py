@@ -27,6 +27,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.middleware import is_browser_path
 from core.problems import (
     DATABASE_RETRY_AFTER_SECONDS,
     database_unavailable_count,
@@ -153,7 +154,7 @@ def metrics_view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpRespons
 
 def _is_html_path(request: HttpRequest) -> bool:
     # Not /static: a file whitenoise does not have falls through to here, and is a JSON 404.
-    return request.path.startswith(("/admin", "/docs", "/redoc"))
+    return is_browser_path(request.path)
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
