@@ -117,6 +117,16 @@ def route_name(request: HttpRequest) -> str:
     return match.view_name or match.route or "unnamed"
 
 
+# The methods a client of this API or a browser sends; any other (a client may send any token)
+# is counted as "other", so no request can add a label value.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(request: HttpRequest) -> str:
+    method = request.method or ""
+    return method if method in KNOWN_METHODS else "other"
+
+
 class PoolStatsSampler:
     """Copies the psycopg pool's statistics into the metrics at most once a second per process."""
 

@@ -128,7 +128,7 @@ class MetricsMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         route = metrics.route_name(request)
-        method = request.method or ""
+        method = metrics.method_label(request)
         metrics.http_request_duration_seconds.labels(route=route, method=method).observe(
             time.perf_counter() - started
         )

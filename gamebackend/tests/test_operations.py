@@ -82,6 +82,19 @@ def test_metrics_count_requests_by_route_name_for_a_loopback_client(client):
     )
 
 
+def test_metrics_count_an_unknown_method_as_other(client):
+    before = sample("gamebackend_http_requests_total", route="health", method="other", status="405")
+
+    for method in ("FOOBAR", "X-1", "PROPFIND"):
+        client.generic(method, "/health")
+
+    text = client.get("/metrics").content.decode()
+    assert sample(
+        "gamebackend_http_requests_total", route="health", method="other", status="405"
+    ) == (before + 3)
+    assert "FOOBAR" not in text and "PROPFIND" not in text
+
+
 def test_metrics_label_routes_by_name_not_by_raw_path(client):
     client.get("/no/such/path/123")
 
