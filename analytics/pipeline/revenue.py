@@ -348,10 +348,12 @@ def _user_key(user: pl.Expr) -> pl.Expr:
     return user.hash(seed=0x5EED).alias(_USER_KEY)
 
 
-def _count_players(keyed: pl.LazyFrame) -> list[pl.LazyFrame]:
+def _count_players(narrow: pl.LazyFrame) -> list[pl.LazyFrame]:
+    """Distinct user keys per (day, attribution) and per day; the attribution as categorical
+    codes (exact: one code per text), so no query holds or hashes the campaign text per row."""
     return [
-        keyed.group_by(DAY_CAMPAIGN).agg(pl.col(_USER_KEY).n_unique().cast(pl.Int64).alias("dau")),
-        keyed.group_by("date").agg(pl.col(_USER_KEY).n_unique().cast(pl.Int64).alias("dau")),
+        narrow.group_by(DAY_CAMPAIGN).agg(pl.col(_USER_KEY).n_unique().cast(pl.Int64).alias("dau")),
+        narrow.group_by("date").agg(pl.col(_USER_KEY).n_unique().cast(pl.Int64).alias("dau")),
     ]
 
 
@@ -380,55 +382,55 @@ def active_players(
     """Distinct players per day and attribution, and per day.
 
     One streaming pass counts the sessions whose start has no UTC offset (the common shape),
-    whose day is its first ten characters, with users as 64-bit keys; it also returns the
-    lines of every other row and the number of distinct user ids and of distinct keys. When
-    those two differ (a hash collision) everything is recounted on the user ids themselves.
-    The few other rows are read back in full by line: with an offset their day comes from the
-    full ISO parser and their players are added to the counts exactly (only players not
-    already counted under the same day and attribution); otherwise they are rejected. The
+    whose day is its first ten characters, with users as 64-bit keys and the attribution as
+    categorical codes; it also returns the line numbers of every other row and the number of
+    distinct user ids and of distinct keys. When those two differ (a hash collision)
+    everything is recounted on the user ids themselves. The pass keeps no text but the user
+    id: the few other rows are read back by line, in full. With an offset their day comes
+    from the full ISO parser and their players are added to the counts exactly (only players
+    not already counted under the same day and attribution); otherwise they are rejected. The
     largest input is never held whole in memory.
     """
     user = pl.col("user_id").fill_null("")
     start = pl.col("session_start").fill_null("")
     fast_day = pl.when(start.str.contains(UTC_TIME_PATTERN)).then(date_prefix(start))
-    keyed = sessions.with_columns(
-        fast_day.alias("_date"),
-        media_source_key("media_source").alias("_media_source"),
-        campaign_key("media_source", "campaign").alias("_campaign"),
-        (user == "").alias("_no_user"),
+    keyed = sessions.select(
+        LINE,
+        fast_day.alias("date"),
+        media_source_key("media_source").cast(pl.Categorical).alias("media_source"),
+        campaign_key("media_source", "campaign").cast(pl.Categorical).alias("campaign"),
         _user_key(user),
         user.alias("_user"),
     ).cache()  # one scan for the four results below
-    counted = keyed.filter(pl.col("_date").is_not_null() & ~pl.col("_no_user")).select(
-        pl.col("_date").alias("date"),
-        pl.col("_media_source").alias("media_source"),
-        pl.col("_campaign").alias("campaign"),
-        _USER_KEY,
-    )
-    by_campaign, by_day, distinct, other = pl.collect_all(
+    counted = keyed.filter(pl.col("date").is_not_null() & (pl.col("_user") != ""))
+    by_campaign, by_day, distinct, other_lines = pl.collect_all(
         [
             *_count_players(counted),
-            keyed.filter(~pl.col("_no_user")).select(
+            keyed.filter(pl.col("_user") != "").select(
                 pl.col("_user").n_unique().alias("users"),
                 pl.col(_USER_KEY).n_unique().alias("keys"),
             ),
-            # The used columns of the other rows, for the full parser or the rejected rows.
-            keyed.filter(pl.col("_date").is_null() | pl.col("_no_user")).select(
-                LINE, *header.used()
+            # The other rows, by line (with their user id, to check the read-back).
+            keyed.filter(pl.col("date").is_null() | (pl.col("_user") == "")).select(
+                LINE, pl.col("_user").alias("user_id")
             ),
         ],
         engine="streaming",
     )
     if distinct.item(0, "users") != distinct.item(0, "keys"):
         return exact_active_players(sessions, header, path)
+    by_campaign = by_campaign.with_columns(pl.col(CAMPAIGN).cast(pl.String))
 
     rejected = pl.DataFrame(schema=REJECTED_SCHEMA)
-    if other.height:
-        checked = check_sessions(other.sort(LINE).lazy()).collect()
-        reasons = checked.filter(pl.col("reason").is_not_null()).select(
-            LINE, *header.used(), "reason"
-        )
-        rejected = rejected_frame(SESSIONS, rows_by_line(sessions, reasons, header, path), header)
+    if other_lines.height:
+        other = rows_by_line(
+            sessions,
+            other_lines.sort(LINE).with_columns(pl.lit(None, pl.String).alias("reason")),
+            header,
+            path,
+        ).drop("reason")
+        checked = check_sessions(other.lazy()).collect()
+        rejected = rejected_frame(SESSIONS, checked.filter(pl.col("reason").is_not_null()), header)
         extra = checked.filter(pl.col("reason").is_null()).select(
             pl.col("_date").alias("date"),
             media_source_key("media_source").alias("media_source"),
@@ -436,9 +438,14 @@ def active_players(
             _user_key(pl.col("_user")),
         )
         if extra.height:
-            known = counted.filter(
-                pl.col(_USER_KEY).is_in(extra.get_column(_USER_KEY).unique().implode())
-            ).collect(engine="streaming")
+            known = (
+                counted.filter(
+                    pl.col(_USER_KEY).is_in(extra.get_column(_USER_KEY).unique().implode())
+                )
+                .select(*DAY_CAMPAIGN, _USER_KEY)
+                .with_columns(pl.col(CAMPAIGN).cast(pl.String))
+                .collect(engine="streaming")
+            )
             by_campaign = _add_new_players(by_campaign, DAY_CAMPAIGN, known, extra)
             by_day = _add_new_players(by_day, ["date"], known, extra)
     return ActivePlayers(

@@ -4,6 +4,8 @@ error (admin and /pipeline-runs/<id>); a traceback only with --traceback or -v 3
 from __future__ import annotations
 
 import io
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -144,3 +146,51 @@ def test_the_command_starts_without_the_web_stack(tmp_path, pipeline_dirs) -> No
         "gamebackend.urls",
     }
     assert imported & unwanted == set()
+    # --no-db runs without django.setup(): no app's models.
+    models = {"django.contrib.auth.models", "accounts.models", "analytics.models"}
+    assert imported & models == set()
+
+
+def _manage(*args: str, setup: bool) -> subprocess.CompletedProcess[str]:
+    """`manage.py ...`, or the same command through `django-admin` (django.setup() first)."""
+    entry = [str(MANAGE)] if not setup else ["-m", "django"]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "gamebackend.settings"}
+    return subprocess.run(
+        [sys.executable, *entry, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        cwd=MANAGE.parent,
+    )
+
+
+def test_no_db_without_django_setup_does_what_the_command_does(tmp_path, pipeline_dirs) -> None:
+    data_dir, _ = pipeline_dirs
+    runs = {}
+    for setup in (False, True):
+        reports = tmp_path / f"r{setup}"
+        common = ("--date", "2024-03-10", "--data-dir", str(data_dir), "--reports-dir")
+        runs[setup] = _manage("run_pipeline", "--no-db", *common, str(reports), setup=setup)
+        assert runs[setup].returncode == 0, runs[setup].stderr[-2000:]
+    assert sorted(p.name for p in (tmp_path / "rFalse").iterdir()) == sorted(
+        p.name for p in (tmp_path / "rTrue").iterdir()
+    )
+    for path in (tmp_path / "rFalse").iterdir():
+        assert path.read_bytes() == (tmp_path / "rTrue" / path.name).read_bytes()
+    seconds = re.compile(r"done in [0-9.]+ s")
+    fast_out = seconds.sub("", runs[False].stdout).replace("rFalse", "rTrue")
+    assert fast_out == seconds.sub("", runs[True].stdout)
+    assert runs[False].stdout.startswith("pipeline for 2024-03-10 done in ")
+    # Failures: the same line on stderr and exit status, for the pipeline and for argparse.
+    for args in (
+        ("--data-dir", str(tmp_path / "missing"), "--reports-dir", str(tmp_path / "x")),
+        ("--window-minutes", "-1"),
+    ):
+        fast, full = (_manage("run_pipeline", "--no-db", *args, setup=s) for s in (False, True))
+        assert (fast.returncode, fast.stdout) == (full.returncode, full.stdout)
+        # (argparse names the program: manage.py, or __main__.py for python -m django)
+        full_line = full.stderr.splitlines()[-1].replace("__main__.py", "manage.py")
+        assert fast.stderr.splitlines()[-1] == full_line
+        assert fast.returncode in (1, 2) and fast.stderr
+    assert not (tmp_path / "x").exists()

@@ -5,8 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
 
 from analytics.pipeline import PipelineParams
+from analytics.pipeline import revenue as revenue_module
 
 from .pipeline_inputs import REPORT_DATE, af, cost, gw, run, session
 
@@ -313,3 +318,40 @@ def test_arpdau_counts_distinct_players_per_attribution_and_per_day(tmp_path: Pa
     assert result.arpdau_daily.filter(
         result.arpdau_daily["date"] == REPORT_DATE + dt.timedelta(1)
     ).rows() == [(REPORT_DATE + dt.timedelta(1), "net", "c1", Decimal("0"), 1, 0.0)]
+
+
+def test_a_user_key_collision_recounts_on_the_user_ids(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sessions = [
+        session("u1", f"{D}T01:00:00Z", "net", "c1"),
+        session("u2", f"{D}T02:00:00Z", "net", "c1"),
+        session("u3", f"{D}T03:00:00Z", "net", "c2"),
+        session("u3", f"{D}T04:00:00Z", "organic", "ignored"),
+        session("u4", f"{D}T23:30:00-01:00", "net", "c1"),  # next UTC day
+        session("", f"{D}T01:00:00Z"),
+    ]
+    _, hashed = run(tmp_path / "hashed", sessions=sessions)
+    exact_runs: list[int] = []
+    exact = revenue_module.exact_active_players
+
+    def counting_exact(*args: Any, **kwargs: Any) -> revenue_module.ActivePlayers:
+        exact_runs.append(1)
+        return exact(*args, **kwargs)
+
+    # Every user id under one key: counted on the keys, D would have one player.
+    one_key = pl.lit(7, pl.UInt64).alias("_user_key")
+    monkeypatch.setattr(revenue_module, "_user_key", lambda user: one_key)
+    monkeypatch.setattr(revenue_module, "exact_active_players", counting_exact)
+    _, collided = run(tmp_path / "collided", sessions=sessions)
+    assert exact_runs == [1]
+    assert collided["arpdau"] == hashed["arpdau"]
+    assert hashed["arpdau"]["total"]["dau"] == 3
+    campaigns = hashed["arpdau"]["campaigns"]
+    assert [(c["media_source"], c["campaign"], c["dau"]) for c in campaigns] == [
+        ("net", "c1", 2),
+        ("net", "c2", 1),
+        ("organic", "", 1),
+    ]
+    assert collided["rejected"] == hashed["rejected"]
+    assert [(r["line"], r["reason"]) for r in hashed["rejected"]] == [("7", "empty user_id")]
