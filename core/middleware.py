@@ -188,29 +188,26 @@ def is_browser_path(path: str) -> bool:
     return path.startswith(BROWSER_PATH_PREFIXES)
 
 
-class BrowserSessionMiddleware(SessionMiddleware):
-    """Django's SessionMiddleware on browser paths; API requests pass straight through."""
+class _OnBrowserPaths:
+    """Runs the Django middleware it is mixed into on browser paths only; API requests pass
+    straight through to the next one."""
+
+    get_response: Callable[[HttpRequest], AnyResponse]
 
     def __call__(self, request: HttpRequest) -> AnyResponse:
         if is_browser_path(request.path):
-            return super().__call__(request)
+            return super().__call__(request)  # type: ignore[misc]
         return self.get_response(request)
 
 
-class BrowserAuthenticationMiddleware(AuthenticationMiddleware):
+class BrowserSessionMiddleware(_OnBrowserPaths, SessionMiddleware):
+    """Django's SessionMiddleware on browser paths."""
+
+
+class BrowserAuthenticationMiddleware(_OnBrowserPaths, AuthenticationMiddleware):
     """Django's AuthenticationMiddleware (`request.user` from the session) on browser paths;
     the API's user comes from the bearer token (DRF's `request.user`)."""
 
-    def __call__(self, request: HttpRequest) -> AnyResponse:
-        if is_browser_path(request.path):
-            return super().__call__(request)
-        return self.get_response(request)
 
-
-class BrowserMessageMiddleware(MessageMiddleware):
+class BrowserMessageMiddleware(_OnBrowserPaths, MessageMiddleware):
     """Django's MessageMiddleware (the admin's flash messages) on browser paths."""
-
-    def __call__(self, request: HttpRequest) -> AnyResponse:
-        if is_browser_path(request.path):
-            return super().__call__(request)
-        return self.get_response(request)
