@@ -9,7 +9,8 @@ import pytest
 from django.test import Client
 
 from accounts.tests.factories import StaffFactory
-from analytics.models import ArpdauDaily, ArpdauTotal, PipelineRun, ReconciliationSummary, RoasDaily
+from analytics.models import ArpdauDaily, ArpdauTotal, PipelineRun, RoasDaily
+from analytics.tests.report_rows import reconciliation_summary
 
 pytestmark = pytest.mark.django_db
 
@@ -79,29 +80,8 @@ def test_arpdau_has_four_decimals(client: Client, run: PipelineRun) -> None:
 
 
 def test_reconciliation_match_rate_is_a_percentage(client: Client, run: PipelineRun) -> None:
-    counts = dict.fromkeys(
-        [
-            "window_minutes",
-            "appsflyer_rows",
-            "non_primary_dropped",
-            "duplicates_removed",
-            "matched_by_id",
-            "matched_by_time",
-            "unmatched_appsflyer",
-            "unmatched_gateway",
-            "refunds",
-            "chargebacks",
-            "chargeback_reversals",
-            "orphan_reversals",
-        ],
-        0,
-    )
-    money = dict.fromkeys(
-        ["appsflyer_usd", "confirmed_usd", "reversed_usd", "unconfirmed_usd"], Decimal("0")
-    )
-    ReconciliationSummary.objects.create(
-        run=run,
-        date=DAY,
+    reconciliation_summary(
+        run,
         appsflyer_purchases=1200,
         gateway_purchases=1190,
         matched=1101,
@@ -109,9 +89,6 @@ def test_reconciliation_match_rate_is_a_percentage(client: Client, run: Pipeline
         net_usd=Decimal("10500.125"),
         unattributed_usd=Decimal("7"),
         rejected_rows=2,
-        data={},
-        **counts,
-        **money,
     )
 
     page = client.get("/admin/analytics/reconciliationsummary/").content.decode()

@@ -10,11 +10,10 @@ from analytics.models import (
     ArpdauDaily,
     ArpdauTotal,
     PipelineRun,
-    ReconciliationSummary,
-    RoasAnomaly,
     RoasDaily,
 )
 from analytics.selectors import Campaign
+from analytics.tests.report_rows import anomaly, reconciliation_summary, roas
 
 pytestmark = pytest.mark.django_db
 
@@ -23,39 +22,6 @@ pytestmark = pytest.mark.django_db
 def run():
     return PipelineRun.objects.create(
         status=PipelineRun.Status.SUCCEEDED, date=date(2025, 3, 3), source="cron"
-    )
-
-
-def roas(run, day, media_source, campaign, cost, revenue):
-    cost, revenue = Decimal(cost), Decimal(revenue)
-    return RoasDaily.objects.create(
-        run=run,
-        date=date(2025, 3, day),
-        media_source=media_source,
-        campaign=campaign,
-        cost_usd=cost,
-        gross_revenue_usd=revenue,
-        reversed_usd=Decimal(0),
-        revenue_usd=revenue,
-        roas=float(revenue / cost) if cost else None,
-    )
-
-
-def anomaly(run, day, media_source, campaign):
-    return RoasAnomaly.objects.create(
-        run=run,
-        date=date(2025, 3, day),
-        media_source=media_source,
-        campaign=campaign,
-        roas=0.5,
-        baseline_roas=1.45,
-        baseline_days=2,
-        drop=0.6552,
-        mean=1.45,
-        std=0.0707,
-        z=-13.435,
-        cost_usd=Decimal(100),
-        revenue_usd=Decimal(50),
     )
 
 
@@ -174,51 +140,13 @@ def test_arpdau_latest_day_without_rows_is_none():
     assert selectors.arpdau_latest_day() is None
 
 
-def summary(run, **figures):
-    counts = dict.fromkeys(
-        [
-            "window_minutes",
-            "appsflyer_rows",
-            "non_primary_dropped",
-            "duplicates_removed",
-            "appsflyer_purchases",
-            "gateway_purchases",
-            "matched",
-            "matched_by_id",
-            "matched_by_time",
-            "unmatched_appsflyer",
-            "unmatched_gateway",
-            "refunds",
-            "chargebacks",
-            "chargeback_reversals",
-            "orphan_reversals",
-            "rejected_rows",
-        ],
-        0,
-    )
-    money = dict.fromkeys(
-        [
-            "appsflyer_usd",
-            "confirmed_usd",
-            "reversed_usd",
-            "net_usd",
-            "unattributed_usd",
-            "unconfirmed_usd",
-        ],
-        Decimal(0),
-    )
-    return ReconciliationSummary.objects.create(
-        run=run, date=run.date, match_rate=None, data={}, **{**counts, **money, **figures}
-    )
-
-
 def test_reconciliation_summaries_newest_run_first_with_a_limit():
     runs = [
         PipelineRun.objects.create(status="succeeded", date=date(2025, 3, day), source="cron")
         for day in (1, 2, 3)
     ]
     for number, run in enumerate(runs):
-        summary(run, matched=number, net_usd=Decimal("1.234567") * number)
+        reconciliation_summary(run, matched=number, net_usd=Decimal("1.234567") * number)
 
     latest_two = selectors.reconciliation_summaries(limit=2)
 

@@ -12,9 +12,13 @@ from analytics.models import (
     ArpdauDaily,
     ArpdauTotal,
     PipelineRun,
-    ReconciliationSummary,
     RoasAnomaly,
-    RoasDaily,
+)
+from analytics.tests.report_rows import (
+    WORKED_RECONCILIATION,
+    anomaly,
+    reconciliation_summary,
+    roas,
 )
 
 pytestmark = pytest.mark.django_db
@@ -27,41 +31,13 @@ def run():
     )
 
 
-def roas(run, day, media_source, campaign, cost, revenue):
-    return RoasDaily.objects.create(
-        run=run,
-        date=date(2025, 3, day),
-        media_source=media_source,
-        campaign=campaign,
-        cost_usd=Decimal(cost),
-        gross_revenue_usd=Decimal(revenue),
-        reversed_usd=Decimal(0),
-        revenue_usd=Decimal(revenue),
-        roas=float(Decimal(revenue) / Decimal(cost)) if Decimal(cost) else None,
-    )
-
-
 @pytest.fixture
 def roas_rows(run):
     roas(run, 1, "facebook", "spring<sale>", "100", "150")
     roas(run, 2, "facebook", "spring<sale>", "100", "140")
     roas(run, 3, "facebook", "spring<sale>", "100", "50")
     roas(run, 3, "google", "", "10", "12")
-    RoasAnomaly.objects.create(
-        run=run,
-        date=date(2025, 3, 3),
-        media_source="facebook",
-        campaign="spring<sale>",
-        roas=0.5,
-        baseline_roas=1.45,
-        baseline_days=2,
-        drop=0.6552,
-        mean=1.45,
-        std=0.0707,
-        z=-13.435,
-        cost_usd=Decimal(100),
-        revenue_usd=Decimal(50),
-    )
+    anomaly(run, 3, "facebook", "spring<sale>")
 
 
 def test_roas_page_marks_the_anomaly_in_the_table_and_the_chart(roas_rows):
@@ -127,34 +103,7 @@ def test_arpdau_page_charts_totals_and_campaigns(run):
 
 
 def test_reconciliation_page_lists_each_run(run):
-    ReconciliationSummary.objects.create(
-        run=run,
-        date=run.date,
-        window_minutes=10,
-        appsflyer_rows=12,
-        non_primary_dropped=1,
-        duplicates_removed=1,
-        appsflyer_purchases=10,
-        gateway_purchases=9,
-        matched=8,
-        matched_by_id=6,
-        matched_by_time=2,
-        unmatched_appsflyer=2,
-        unmatched_gateway=1,
-        match_rate=0.8,
-        appsflyer_usd=Decimal("100"),
-        confirmed_usd=Decimal("90.5"),
-        reversed_usd=Decimal("10"),
-        net_usd=Decimal("80.5"),
-        unattributed_usd=Decimal("9"),
-        unconfirmed_usd=Decimal("20"),
-        refunds=1,
-        chargebacks=1,
-        chargeback_reversals=0,
-        orphan_reversals=0,
-        rejected_rows=3,
-        data={},
-    )
+    reconciliation_summary(run, **WORKED_RECONCILIATION)
     client = admin_client(staff_in("analyst"))
 
     response = client.get(reverse("admin-reports:reconciliation"))

@@ -9,7 +9,8 @@ import pytest
 
 from accounts.tests.admin_factories import admin_client, staff_in
 from accounts.tests.factories import PlayerFactory
-from analytics.models import ArpdauTotal, PipelineRun, ReconciliationSummary, RoasAnomaly
+from analytics.models import ArpdauTotal, PipelineRun, RoasAnomaly
+from analytics.tests.report_rows import WORKED_RECONCILIATION, reconciliation_summary
 from economy.models import Currency, LedgerEntry, Wallet
 from telemetry.services import events_record_batch
 from telemetry.validation import EventInput
@@ -71,15 +72,7 @@ def succeeded_run(hours_ago):
         queued_at=finished - timedelta(minutes=5),
         finished_at=finished,
     )
-    ReconciliationSummary.objects.create(
-        run=run, date=Y, window_minutes=10, appsflyer_rows=12, non_primary_dropped=1,
-        duplicates_removed=1, appsflyer_purchases=10, gateway_purchases=9, matched=8,
-        matched_by_id=6, matched_by_time=2, unmatched_appsflyer=2, unmatched_gateway=1,
-        match_rate=0.8, appsflyer_usd=Decimal("100"), confirmed_usd=Decimal("90.5"),
-        reversed_usd=Decimal("10"), net_usd=Decimal("1280.5"), unattributed_usd=Decimal("9"),
-        unconfirmed_usd=Decimal("20"), refunds=1, chargebacks=1, chargeback_reversals=0,
-        orphan_reversals=0, rejected_rows=3, data={},
-    )  # fmt: skip
+    reconciliation_summary(run, **{**WORKED_RECONCILIATION, "net_usd": Decimal("1280.5")})
     ArpdauTotal.objects.create(run=run, date=Y, revenue_usd=Decimal("12.5"), dau=40, arpdau=0.3125)
     RoasAnomaly.objects.create(
         run=run, date=Y, media_source="fb", campaign="<spring>", roas=0.5, baseline_roas=1.45,

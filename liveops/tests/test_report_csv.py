@@ -13,9 +13,12 @@ from analytics.models import (
     ArpdauDaily,
     ArpdauTotal,
     PipelineRun,
-    ReconciliationSummary,
-    RoasAnomaly,
-    RoasDaily,
+)
+from analytics.tests.report_rows import (
+    WORKED_RECONCILIATION,
+    anomaly,
+    reconciliation_summary,
+    roas,
 )
 from economy.tests.helpers import write_ledger_activity
 
@@ -39,42 +42,6 @@ def download(client, name, **query):
 def run():
     return PipelineRun.objects.create(
         status=PipelineRun.Status.SUCCEEDED, date=date(2025, 3, 3), source="cron"
-    )
-
-
-def roas(run, day, media_source, campaign, cost, revenue, reversed_="0"):
-    cost, revenue, reversed_ = Decimal(cost), Decimal(revenue), Decimal(reversed_)
-    return RoasDaily.objects.create(
-        run=run,
-        date=date(2025, 3, day),
-        media_source=media_source,
-        campaign=campaign,
-        cost_usd=cost,
-        gross_revenue_usd=revenue + reversed_,
-        reversed_usd=reversed_,
-        revenue_usd=revenue,
-        roas=float(revenue / cost) if cost else None,
-    )
-
-
-def anomaly(run, day, media_source, campaign, **figures):
-    return RoasAnomaly.objects.create(
-        run=run,
-        date=date(2025, 3, day),
-        media_source=media_source,
-        campaign=campaign,
-        **{
-            "roas": 0.5,
-            "baseline_roas": 1.45,
-            "baseline_days": 2,
-            "drop": 0.6552,
-            "mean": 1.45,
-            "std": 0.0707,
-            "z": -13.435,
-            "cost_usd": Decimal(100),
-            "revenue_usd": Decimal(50),
-            **figures,
-        },
     )
 
 
@@ -221,33 +188,8 @@ def test_arpdau_campaigns_csv(arpdau_data):
 
 
 def test_reconciliation_csv(run):
-    ReconciliationSummary.objects.create(
-        run=run,
-        date=run.date,
-        window_minutes=10,
-        appsflyer_rows=12,
-        non_primary_dropped=1,
-        duplicates_removed=1,
-        appsflyer_purchases=10,
-        gateway_purchases=9,
-        matched=8,
-        matched_by_id=6,
-        matched_by_time=2,
-        unmatched_appsflyer=2,
-        unmatched_gateway=1,
-        match_rate=0.8,
-        appsflyer_usd=Decimal("100"),
-        confirmed_usd=Decimal("90.5"),
-        reversed_usd=Decimal("10"),
-        net_usd=Decimal("80.5"),
-        unattributed_usd=Decimal("9"),
-        unconfirmed_usd=Decimal("12.345678"),
-        refunds=1,
-        chargebacks=1,
-        chargeback_reversals=0,
-        orphan_reversals=0,
-        rejected_rows=3,
-        data={},
+    reconciliation_summary(
+        run, **{**WORKED_RECONCILIATION, "unconfirmed_usd": Decimal("12.345678")}
     )
     client = admin_client(staff_in("analyst"))
 
