@@ -5,6 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 from analytics.models import ReconciliationSummary, RoasAnomaly, RoasDaily
+from analytics.report_storage import RECONCILIATION_COUNTS, REVENUE_FIELDS
 
 # A small worked reconciliation: 10 AppsFlyer purchases, 9 at the gateway, 8 matched.
 WORKED_RECONCILIATION = {
@@ -75,38 +76,8 @@ def anomaly(run, day, media_source, campaign, **figures):
 def reconciliation_summary(run, **figures):
     """The reconciliation of `run` for its day: every count 0, every amount 0.00 and no match
     rate, but for `figures` (for example `**WORKED_RECONCILIATION`)."""
-    counts = dict.fromkeys(
-        [
-            "window_minutes",
-            "appsflyer_rows",
-            "non_primary_dropped",
-            "duplicates_removed",
-            "appsflyer_purchases",
-            "gateway_purchases",
-            "matched",
-            "matched_by_id",
-            "matched_by_time",
-            "unmatched_appsflyer",
-            "unmatched_gateway",
-            "refunds",
-            "chargebacks",
-            "chargeback_reversals",
-            "orphan_reversals",
-            "rejected_rows",
-        ],
-        0,
-    )
-    money = dict.fromkeys(
-        [
-            "appsflyer_usd",
-            "confirmed_usd",
-            "reversed_usd",
-            "net_usd",
-            "unattributed_usd",
-            "unconfirmed_usd",
-        ],
-        Decimal(0),
-    )
+    counts = dict.fromkeys(RECONCILIATION_COUNTS, 0)
+    money = dict.fromkeys(REVENUE_FIELDS.values(), Decimal(0))
     return ReconciliationSummary.objects.create(
         **{
             "run": run,
