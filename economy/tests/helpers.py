@@ -83,3 +83,27 @@ def write_ledger_activity(*, actor, monkeypatch):
         ),
     )
     monkeypatch.undo()
+
+
+BIG_AMOUNT = 4 * 10**18
+
+
+def write_past_64_bits(*, actor, day=5):
+    """Three staff credits and three debits of 4e18 on 2025-03-`day`: 1.2e19 each way, past
+    2**63 - 1, which SQLite's SUM() refuses with "integer overflow". Written directly: the
+    services would refuse such balances, the ledger itself does not."""
+    coins = Currency.objects.get(code="coins")
+    player = PlayerFactory()
+    wallet = Wallet.objects.create(player=player, currency=coins, balance=0)
+    for hour, amount in enumerate([BIG_AMOUNT] * 3 + [-BIG_AMOUNT] * 3):
+        LedgerEntry.objects.create(
+            wallet=wallet,
+            player=player,
+            amount=amount,
+            balance_after=BIG_AMOUNT,
+            kind="adjustment",
+            reason="staff_adjustment",
+            actor=actor,
+            note="load test",
+            created_at=at(day, hour),
+        )

@@ -5,10 +5,8 @@ from datetime import date
 
 import pytest
 
-from accounts.tests.factories import PlayerFactory
-from economy.models import Currency, LedgerEntry, Wallet
 from economy.selectors import LedgerFlow, ledger_flows, ledger_latest_day
-from economy.tests.helpers import at, write_ledger_activity
+from economy.tests.helpers import BIG_AMOUNT, write_ledger_activity, write_past_64_bits
 
 pytestmark = pytest.mark.django_db
 
@@ -44,25 +42,8 @@ def test_latest_day_of_an_empty_ledger_is_none():
 
 
 def test_sums_past_the_64_bit_range_are_exact(admin_user):
-    # Three staff credits and three debits of 4e18 in one day: 1.2e19 each way, past 2**63 - 1,
-    # which SQLite's SUM() refuses with "integer overflow". Written directly: the services
-    # would refuse such balances, the ledger itself does not.
-    coins = Currency.objects.get(code="coins")
-    player = PlayerFactory()
-    wallet = Wallet.objects.create(player=player, currency=coins, balance=0)
-    big = 4 * 10**18
-    for hour, amount in enumerate([big, big, big, -big, -big, -big]):
-        LedgerEntry.objects.create(
-            wallet=wallet,
-            player=player,
-            amount=amount,
-            balance_after=big,
-            kind="adjustment",
-            reason="staff_adjustment",
-            actor=admin_user,
-            note="load test",
-            created_at=at(5, hour),
-        )
+    write_past_64_bits(actor=admin_user)
+    big = BIG_AMOUNT
 
     rows = ledger_flows(day_from=date(2025, 3, 5), day_to=date(2025, 3, 5))
 

@@ -6,10 +6,8 @@ import pytest
 from django.urls import reverse
 
 from accounts.tests.admin_factories import admin_client, staff_in
-from accounts.tests.factories import PlayerFactory
-from economy.models import Currency
 from economy.selectors import LedgerFlow
-from economy.tests.helpers import at, write_ledger_activity
+from economy.tests.helpers import BIG_AMOUNT, write_ledger_activity, write_past_64_bits
 
 pytestmark = pytest.mark.django_db
 
@@ -107,27 +105,8 @@ def test_the_first_and_last_supported_days_are_accepted():
 
 
 def test_sums_past_the_64_bit_range_are_exact(admin_user):
-    # Three staff credits and three debits of 4e18 in one day: 1.2e19 each way, past 2**63 - 1,
-    # which SQLite's SUM() refuses with "integer overflow". Written directly: the services
-    # would refuse such balances, the ledger itself does not.
-    from economy.models import LedgerEntry, Wallet
-
-    coins = Currency.objects.get(code="coins")
-    player = PlayerFactory()
-    wallet = Wallet.objects.create(player=player, currency=coins, balance=0)
-    big = 4 * 10**18
-    for hour, amount in enumerate([big, big, big, -big, -big, -big]):
-        LedgerEntry.objects.create(
-            wallet=wallet,
-            player=player,
-            amount=amount,
-            balance_after=big,
-            kind="adjustment",
-            reason="staff_adjustment",
-            actor=admin_user,
-            note="load test",
-            created_at=at(5, hour),
-        )
+    write_past_64_bits(actor=admin_user)
+    big = BIG_AMOUNT
     client = admin_client(staff_in("economy"))
     client.raise_request_exception = False
 
