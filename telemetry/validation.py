@@ -146,6 +146,11 @@ def _has_non_finite_number(value: Any) -> bool:
     return False
 
 
+# (code, message) of a timestamp outside [TIMESTAMP_EARLIEST, now + TIMESTAMP_MAX_AHEAD].
+_TOO_OLD = ("too_old", "Must not be before 2000-01-01.")
+_TOO_FAR_AHEAD = ("too_far_ahead", "Must not be more than 24 h in the future.")
+
+
 def _timestamp_parse(
     data: dict[str, Any], errors: dict[str, list[ErrorDetail]], *, now: datetime
 ) -> datetime | None:
@@ -173,20 +178,13 @@ def _timestamp_parse(
         # 9999-12-31T23:59:59-23:59 is in year 10000 in UTC, 0001-01-01T00:00:00+23:59 in
         # year 0: past either end of the calendar, so far too late or far too early.
         late = moment.utcoffset() < timedelta(0)  # type: ignore[operator]
-        if late:
-            errors.update(
-                _error("timestampUtc", "too_far_ahead", "Must not be more than 24 h in the future.")
-            )
-        else:
-            errors.update(_error("timestampUtc", "too_old", "Must not be before 2000-01-01."))
+        errors.update(_error("timestampUtc", *(_TOO_FAR_AHEAD if late else _TOO_OLD)))
         return None
     if moment < TIMESTAMP_EARLIEST:
-        errors.update(_error("timestampUtc", "too_old", "Must not be before 2000-01-01."))
+        errors.update(_error("timestampUtc", *_TOO_OLD))
         return None
     if moment > now + TIMESTAMP_MAX_AHEAD:
-        errors.update(
-            _error("timestampUtc", "too_far_ahead", "Must not be more than 24 h in the future.")
-        )
+        errors.update(_error("timestampUtc", *_TOO_FAR_AHEAD))
         return None
     return moment
 
