@@ -29,7 +29,7 @@ from liveops.report_downloads import (
     report_permissions,
     wants_csv,
 )
-from liveops.reports import RETENTION, DayRangeForm
+from liveops.reports import RETENTION, DayRangeForm, day_range_from
 from telemetry import selectors
 
 
@@ -53,13 +53,18 @@ class Query:
 
 
 def _query(form: RetentionForm) -> Query:
+    """The cohorts asked for, by the reports' rule (`day_range_from`: by default the 30 up to
+    yesterday, `from` alone at most MAX_DAYS of them; a bad form, the default); activity
+    counts up to the last cohort or yesterday, whichever is earlier."""
+    yesterday = selectors.last_complete_day()
+    days = day_range_from(form, latest=yesterday)
     data = form.cleaned_data if form.is_valid() else {}
-    low, high, last_day = selectors.retention_window(
-        day_from=data.get("day_from"), day_to=data.get("day_to")
+    return Query(
+        low=days.low,
+        high=days.high,
+        last_day=min(days.high, yesterday),
+        by_campaign=bool(data.get("by_campaign")),
     )
-    if (high - low).days >= selectors.RETENTION_MAX_DAYS or low > high:
-        low, high, last_day = selectors.retention_window(day_from=None, day_to=None)
-    return Query(low=low, high=high, last_day=last_day, by_campaign=bool(data.get("by_campaign")))
 
 
 def _rows(query: Query, *, by_campaign: bool) -> list[selectors.RetentionRow]:

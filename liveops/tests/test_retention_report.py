@@ -2,6 +2,7 @@
 young cohorts, labels escaped in the chart, and who may read it."""
 
 import re
+from datetime import date
 
 import pytest
 from django.urls import reverse
@@ -78,6 +79,21 @@ def test_page_bad_range_shows_the_error_and_the_default_range():
     assert "&#x27;from&#x27; is after &#x27;to&#x27;." in html
     assert 'value="2025-02-09"' in html  # 30 cohorts up to yesterday
     assert table_rows(html) == [["No players joined in this period."]]
+
+
+def test_from_alone_far_back_shows_at_most_400_cohorts_from_that_day():
+    client = admin_client(staff_in("analyst"))
+
+    response = client.get(reverse("admin-retention:report"), {"day_from": "2023-01-01"})
+
+    assert response.status_code == 200
+    days = response.context["days"]
+    assert (days.low, days.high, days.last_day) == (
+        date(2023, 1, 1),
+        date(2024, 2, 4),  # 400 cohorts, as every report's `from` alone
+        date(2024, 2, 4),
+    )
+    assert 'value="2023-01-01"' in response.content.decode()
 
 
 def test_csv_download():
