@@ -149,6 +149,58 @@ def test_the_command_starts_without_the_web_stack(tmp_path, pipeline_dirs) -> No
     # --no-db runs without django.setup(): no app's models.
     models = {"django.contrib.auth.models", "accounts.models", "analytics.models"}
     assert imported & models == set()
+    # nor, for the logging configuration, Django's exception reporter and with it the ORM
+    late = {"django.views.debug", "django.db.models", "django.forms", "django.http"}
+    assert imported & late == set()
+
+
+_LOGGING_STATE = """
+import logging, sys
+from django.conf import settings
+from django.utils.log import AdminEmailHandler
+if sys.argv[1] == "lean":
+    from analytics.management.commands.run_pipeline import _configure_logging
+    _configure_logging()
+else:
+    from django.utils.log import configure_logging
+    configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)
+loggers = ["", "django", "django.request", "django.server", "gunicorn.access", "analytics"]
+for name in loggers:
+    logger = logging.getLogger(name)
+    print(name, logger.level, logger.propagate, logger.disabled)
+    for h in logger.handlers:
+        kind = "AdminEmailHandler" if isinstance(h, AdminEmailHandler) else type(h).__name__
+        filters = [type(f).__name__ for f in h.filters]
+        print(" ", kind, h.level, filters, type(h.formatter).__name__)
+print("reporter imported", "django.views.debug" in sys.modules)
+admins = [h for h in logging.getLogger("django").handlers if hasattr(h, "reporter_class")]
+print([h.reporter_class.__qualname__ for h in admins])
+print("reporter imported", "django.views.debug" in sys.modules)
+"""
+
+
+def test_no_db_logging_is_django_s_with_the_reporter_imported_late() -> None:
+    """`run_without_setup` configures logging as Django's `configure_logging` does (the same
+    loggers, handlers, levels and filters, and the same reporter class for the admins'
+    e-mail), but imports the exception reporter only when an error is reported."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "gamebackend.settings", "DEBUG": "false"}
+    lean, django = (
+        subprocess.run(
+            [sys.executable, "-c", _LOGGING_STATE, how],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
+            cwd=MANAGE.parent,
+        ).stdout.splitlines()
+        for how in ("lean", "django")
+    )
+    assert lean[:-3] == django[:-3]
+    assert "  AdminEmailHandler 40 ['RequireDebugFalse'] NoneType" in lean
+    assert (lean[-3], django[-3]) == ("reporter imported False", "reporter imported True")
+    assert lean[-2:] == django[-2:]
+    assert lean[-2] == "['ExceptionReporter']"
+    assert lean[-1] == "reporter imported True"
 
 
 def _manage(*args: str, setup: bool) -> subprocess.CompletedProcess[str]:
