@@ -85,9 +85,11 @@ def prepare_gateway(
     """
     lazy = raw.lazy()
     rows = check_gateway(lazy)
-    checked, invalid_reasons = pl.collect_all(
+    # The valid rows straight from the pass (no frame of every row beside them), and at most
+    # two copies of them at once: the rows and their distinct rows.
+    values, invalid_reasons = pl.collect_all(
         [
-            rows.select(
+            rows.filter(pl.col("reason").is_null()).select(
                 LINE,
                 pl.col("_transaction_id").alias("transaction_id"),
                 pl.col("_user_id").alias("user_id"),
@@ -96,25 +98,24 @@ def prepare_gateway(
                 "amount_micros",
                 pl.col("_currency").alias("currency"),
                 "amount_usd_micros",
-                "reason",
             ),
             rows.filter(pl.col("reason").is_not_null()).select(LINE, *header.used(), "reason"),
         ],
         engine="streaming",
     )
-    values = checked.filter(pl.col("reason").is_null()).drop("reason")
-    del checked
     distinct = values.unique(subset=list(CONTRACT_VALUES), keep="first", maintain_order=True)
-    purchases = distinct.filter(pl.col("event_type") == PURCHASE)
+    is_purchase = pl.col("event_type") == PURCHASE
     conflicting_ids = (
-        purchases.group_by("transaction_id")
+        distinct.lazy()
+        .filter(is_purchase)
+        .group_by("transaction_id")
         .len()
         .filter(pl.col("len") > 1)
+        .collect()
         .get_column("transaction_id")
     )
     conflicting = values.filter(
-        (pl.col("event_type") == PURCHASE)
-        & pl.col("transaction_id").is_in(conflicting_ids.implode())
+        is_purchase & pl.col("transaction_id").is_in(conflicting_ids.implode())
     ).select(LINE, "transaction_id", pl.lit(CONFLICTING).alias("reason"))
     del values
     # A valid transaction id is its original text (never empty, so never a missing field).
@@ -122,7 +123,7 @@ def prepare_gateway(
     rejected_rows = rows_by_line(lazy, reasons, header, path)
     rejected = rejected_frame(GATEWAY, rejected_rows, header)
     purchases = (
-        purchases.filter(~pl.col("transaction_id").is_in(conflicting_ids.implode()))
+        distinct.filter(is_purchase & ~pl.col("transaction_id").is_in(conflicting_ids.implode()))
         .with_row_index("gw_idx")
         .select(
             pl.col("gw_idx").cast(pl.Int64),
@@ -135,7 +136,7 @@ def prepare_gateway(
             "amount_usd_micros",
         )
     )
-    reversals = distinct.filter(pl.col("event_type") != PURCHASE).select(
+    reversals = distinct.filter(~is_purchase).select(
         pl.col(LINE).cast(pl.Int64).alias("line"),
         "transaction_id",
         "event_time",
