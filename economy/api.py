@@ -216,9 +216,11 @@ class BalanceView(ApiView):
         tags=["economy"],
     )
     def get(self, request: Request) -> Response:
-        query = BalanceQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        code = query.validated_data.get("currency", DEFAULT_CURRENCY_CODE)
+        code = DEFAULT_CURRENCY_CODE
+        if request.query_params:  # most calls send none: no serializer to build for them
+            query = BalanceQuerySerializer(data=request.query_params)
+            query.is_valid(raise_exception=True)
+            code = query.validated_data.get("currency", DEFAULT_CURRENCY_CODE)
         player = request_player(request)
         fetched = getattr(player, "balances_json", None)
         balances = (

@@ -1,4 +1,4 @@
-"""CompiledGet returns what the queryset's get() returns, with the SQL compiled once per connection."""
+"""CompiledGet returns what the queryset's get() returns, compiling the SQL once per connection."""
 
 from datetime import UTC, datetime
 
