@@ -3,14 +3,17 @@
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import AccessToken, Token
 
 from accounts.models import User
+from core.compiled import CompiledGet
 from core.logging import user_id_var
+
+# The token's user, by username (USER_ID_FIELD): read on every authenticated request.
+TOKEN_USERS: CompiledGet[User] = CompiledGet(lambda: User.objects.all(), "username")
 
 
 class CheckedAccessToken(AccessToken):
@@ -47,23 +50,22 @@ class BearerTokenAuthentication(JWTAuthentication):
 
     view: Any = None  # the DRF view being authenticated for (authenticators are per request)
 
-    def user_queryset(self) -> QuerySet[User]:
-        """Where the token's user is read from: a view with `token_user_queryset()` may annotate
+    def user_lookup(self) -> CompiledGet[User]:
+        """Where the token's user is read from: a view with a `token_user_lookup` may annotate
         what it needs, so the ban check and the view's read share one query."""
-        custom = getattr(self.view, "token_user_queryset", None)
-        return custom() if custom is not None else User.objects.all()
+        custom = getattr(self.view, "token_user_lookup", None)
+        return custom if custom is not None else TOKEN_USERS
 
     def get_user(self, validated_token: Token) -> User:  # type: ignore[override]
-        # simplejwt's get_user (same errors), reading from user_queryset(). The row is read on
+        # simplejwt's get_user (same errors), reading from user_lookup(). The row is read on
         # every request, so a ban (is_active false) refuses a live access token at once.
         try:
             user_id = validated_token["sub"]
         except KeyError:
             raise InvalidToken("Token contained no recognizable user identification") from None
-        try:
-            user = self.user_queryset().get(username=user_id)
-        except User.DoesNotExist:
-            raise AuthenticationFailed("User not found", code="user_not_found") from None
+        user = self.user_lookup().get(user_id)
+        if user is None:
+            raise AuthenticationFailed("User not found", code="user_not_found")
         if not user.is_active:
             raise AuthenticationFailed("User is inactive", code="user_inactive")
         return user

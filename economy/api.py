@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
 from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -205,10 +204,9 @@ class BalanceView(ApiView):
     so a client can render its whole wallet UI from one call; reading never creates wallets.
     """
 
-    def token_user_queryset(self) -> QuerySet[User]:
-        # The token's user with every balance, in one query: the ban check and the read share
-        # it (accounts.authentication.BearerTokenAuthentication.user_queryset).
-        return selectors.players_with_balances()
+    # The token's user with every balance, in one query: the ban check and the read share it
+    # (accounts.authentication.BearerTokenAuthentication.user_lookup).
+    token_user_lookup = selectors.PLAYERS_WITH_BALANCES
 
     @extend_schema(
         operation_id="balance",
@@ -218,9 +216,11 @@ class BalanceView(ApiView):
         tags=["economy"],
     )
     def get(self, request: Request) -> Response:
-        query = BalanceQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        code = query.validated_data.get("currency", DEFAULT_CURRENCY_CODE)
+        code = DEFAULT_CURRENCY_CODE
+        if request.query_params:  # most calls send none: no serializer to build for them
+            query = BalanceQuerySerializer(data=request.query_params)
+            query.is_valid(raise_exception=True)
+            code = query.validated_data.get("currency", DEFAULT_CURRENCY_CODE)
         player = request_player(request)
         fetched = getattr(player, "balances_json", None)
         balances = (

@@ -27,6 +27,7 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, TruncDate
 
+from core.compiled import CompiledGet
 from economy.models import (
     ADJUST_FORM_MAX_AGE_SECONDS,
     MAX_BALANCE,
@@ -120,6 +121,17 @@ def players_with_balances() -> QuerySet[User]:
             output_field=TextField(),
         )
     )
+
+
+# The token's user with its balances, by username: `/balance` authenticates with it.
+PLAYERS_WITH_BALANCES: CompiledGet[User] = CompiledGet(players_with_balances, "username")
+
+_CURRENCIES: CompiledGet[Currency] = CompiledGet(lambda: Currency.objects.all(), "code")
+
+
+def currency_by_code(code: str) -> Currency | None:
+    """The currency with this code, or None (read by every wallet change)."""
+    return _CURRENCIES.get(code)
 
 
 def balances_from_json(text: str) -> dict[str, int]:

@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from core.fields import StrictCharField, StrictIntegerField, iso_utc
 from core.openapi import problem_serializer
+from economy import selectors
 from economy.models import DEFAULT_CURRENCY_CODE, Currency, LedgerEntry
 from economy.selectors import InvalidCursor, LedgerCursor
 
@@ -45,7 +46,7 @@ class CurrencyCodeField(StrictCharField):
         code = super().run_validation(data)  # a JSON string of 1 to 32 characters
         if code is None or code is serializers.empty:
             return code
-        currency = Currency.objects.filter(code=code).first()
+        currency = selectors.currency_by_code(code)
         if currency is None:
             self.fail("unknown_currency", code=code)
         return currency
@@ -56,7 +57,7 @@ class CurrencyCodeField(StrictCharField):
 
 def _with_default_currency(attrs: dict[str, Any], field_name: str = "currency") -> dict[str, Any]:
     if attrs.get(field_name) is None:
-        currency = Currency.objects.filter(code=DEFAULT_CURRENCY_CODE).first()
+        currency = selectors.currency_by_code(DEFAULT_CURRENCY_CODE)
         if currency is None:
             raise serializers.ValidationError(
                 {field_name: [f"The default currency {DEFAULT_CURRENCY_CODE!r} does not exist."]},
