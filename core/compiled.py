@@ -28,22 +28,29 @@ class _Plan:
         "converters",
         "field_names",
         "index",
+        "model",
         "model_columns",
         "params",
         "sql",
+        "target",
     )
 
-    def __init__(self, queryset: QuerySet[Any], alias: str) -> None:
+    def __init__(self, queryset: QuerySet[Any], field: str, alias: str) -> None:
+        target = queryset.model._meta.get_field(field)
+        if not isinstance(target, Field):
+            raise ValueError(f"{field} is not a field of {queryset.model.__name__}")
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
         marks = [i for i, param in enumerate(params) if param == _MARK]
         if len(marks) != 1:
             raise ValueError("the lookup value must appear once among the query's parameters")
         klass_info = compiler.klass_info
-        if klass_info is None or compiler.klass_info.get("related_klass_infos"):
+        if klass_info is None or klass_info.get("related_klass_infos"):
             raise ValueError("CompiledGet reads one model without select_related")
         select = compiler.select
         fields = klass_info["select_fields"]
+        self.model = queryset.model
+        self.target = target
         self.sql = sql
         self.params = list(params)
         self.index = marks[0]
@@ -76,15 +83,10 @@ class CompiledGet(Generic[M]):
         plan = self._plans.get(connection)
         if plan is None:
             queryset = self._build().filter(**{self._field: _MARK})[:2]
-            self._model: type[M] = queryset.model
-            target = queryset.model._meta.get_field(self._field)
-            if not isinstance(target, Field):
-                raise ValueError(f"{self._field} is not a field of {queryset.model.__name__}")
-            self._target = target
-            plan = self._plans[connection] = _Plan(queryset, self._using)
+            plan = self._plans[connection] = _Plan(queryset, self._field, self._using)
         params = plan.params.copy()
         # As the queryset's exact lookup prepares it (a CharField's value becomes its str).
-        params[plan.index] = self._target.get_db_prep_value(value, connection, prepared=False)
+        params[plan.index] = plan.target.get_db_prep_value(value, connection, prepared=False)
         with connection.cursor() as cursor:
             cursor.execute(plan.sql, params)
             rows = cursor.fetchall()
@@ -93,7 +95,7 @@ class CompiledGet(Generic[M]):
         if len(rows) > 1:
             raise MultipleObjectsReturned(f"{self._field}={value!r} matches more than one row")
         [row] = plan.rows(rows)
-        instance = self._model.from_db(self._using, plan.field_names, row[plan.model_columns])
+        instance: M = plan.model.from_db(self._using, plan.field_names, row[plan.model_columns])
         for name, position in plan.annotations:
             setattr(instance, name, row[position])
         return instance
