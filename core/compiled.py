@@ -16,6 +16,8 @@ from django.core.exceptions import MultipleObjectsReturned
 from django.db import connections
 from django.db.models import Field, Model, QuerySet
 
+from core.db import prepared_cursor
+
 M = TypeVar("M", bound=Model)
 
 _MARK = "\x00compiled-get-value\x00"
@@ -87,7 +89,7 @@ class CompiledGet(Generic[M]):
         params = plan.params.copy()
         # As the queryset's exact lookup prepares it (a CharField's value becomes its str).
         params[plan.index] = plan.target.get_db_prep_value(value, connection, prepared=False)
-        with connection.cursor() as cursor:
+        with prepared_cursor(self._using) as cursor:
             cursor.execute(plan.sql, params)
             rows = cursor.fetchall()
         if not rows:

@@ -23,6 +23,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from core import metrics
+from core.db import prepared_cursor
 from core.problems import InvalidInput
 from economy.errors import (
     AdjustFormAlreadySubmitted,
@@ -313,7 +314,7 @@ def _ledger_append_one_statement(
         return None
     now = timezone.now()
     transaction_id = uuid.uuid4()
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _EARN_ONE_STATEMENT if kind == Kind.EARN else _SPEND_ONE_STATEMENT,
             {

@@ -64,6 +64,17 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from None
 
 
+def env_prepare_threshold(name: str, default: int) -> int | None:
+    """A count of runs (0 or more) or `off`: None."""
+    value = os.environ.get(name, "").strip().lower()
+    if value in {"off", "none", "false", "no"}:
+        return None
+    number = env_int(name, default)
+    if number < 0:
+        raise ImproperlyConfigured(f"{name} must be 0 or more, or off, got {number}")
+    return number
+
+
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -246,6 +257,9 @@ def database_from_url(url: str) -> dict[str, object]:
             "CONN_HEALTH_CHECKS": False,
             "OPTIONS": {
                 "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 3),
+                # core.db.prepared_cursor's statements are prepared after this many runs on a
+                # connection; off (None) for a pooler that cannot keep prepared statements.
+                "prepare_threshold": env_prepare_threshold("DB_PREPARE_THRESHOLD", 1),
                 "pool": {
                     "min_size": env_int("DB_POOL_MIN", 1),
                     "max_size": pool_max,

@@ -33,6 +33,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core import metrics
+from core.db import prepared_cursor
 from telemetry.models import (
     EVENT_COUNT_SHARDS,
     NO_EARLIER_DAY,
@@ -123,7 +124,7 @@ def _player_events_lock(*, player_pk: int) -> None:
     if not connection.in_atomic_block:
         raise RuntimeError("the player events lock needs a transaction")
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(
                 "SELECT pg_advisory_xact_lock(%s, %s)",
                 [_PLAYER_EVENTS_LOCK_CLASS, player_pk % 2_147_483_647],
@@ -206,7 +207,7 @@ def _events_store_postgresql(
     bookkeeping on the player's first event of a new day.
     """
     dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"""
             WITH inserted AS (

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 from gamebackend.settings import database_from_url
 
@@ -84,3 +85,29 @@ def test_postgres_url_uses_psycopg_with_a_pool():
     assert (config["NAME"], config["USER"], config["PASSWORD"]) == ("live", "game", "s@cret")
     assert (config["HOST"], config["PORT"]) == ("db.internal", "5433")
     assert config["OPTIONS"]["pool"]["max_size"] == 16
+
+
+def test_prepared_statements_follow_db_prepare_threshold(monkeypatch):
+    url = "postgres://game:pw@db.internal/live"
+    monkeypatch.delenv("DB_PREPARE_THRESHOLD", raising=False)
+    assert database_from_url(url)["OPTIONS"]["prepare_threshold"] == 1
+    monkeypatch.setenv("DB_PREPARE_THRESHOLD", "0")
+    assert database_from_url(url)["OPTIONS"]["prepare_threshold"] == 0
+    monkeypatch.setenv("DB_PREPARE_THRESHOLD", "off")
+    assert database_from_url(url)["OPTIONS"]["prepare_threshold"] is None
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("-1", "DB_PREPARE_THRESHOLD must be 0 or more, or off, got -1"),
+        ("soon", "DB_PREPARE_THRESHOLD must be an integer, got 'soon'"),
+    ],
+)
+def test_a_bad_db_prepare_threshold_is_refused_with_one_line(monkeypatch, value, message):
+    monkeypatch.setenv("DB_PREPARE_THRESHOLD", value)
+
+    with pytest.raises(ImproperlyConfigured) as refused:
+        database_from_url("postgres://game:pw@db.internal/live")
+
+    assert str(refused.value) == message
