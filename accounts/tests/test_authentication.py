@@ -9,6 +9,7 @@ import jwt
 import pytest
 from django.conf import settings
 
+from accounts.authentication import CheckedAccessToken, RememberingTokenBackend, _verified_claims
 from accounts.services import token_pair_issue
 
 pytestmark = pytest.mark.django_db
@@ -175,3 +176,55 @@ def test_signed_refresh_token_with_odd_exp_is_401(api_client, player, exp):
 
     assert response.status_code == 401
     assert response.json()["code"] == "token_invalid"
+
+
+def read(api_client, token):
+    """A read the same token may repeat (the tests of remembered tokens)."""
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return api_client.get("/balance")
+
+
+def test_a_remembered_token_is_refused_once_it_expires_as_a_new_one_is(api_client, player):
+    expires = int(time.time()) + 1
+    token = sign(claims(sub=player.username, exp=expires))
+    assert read(api_client, token).status_code == 200
+    assert read(api_client, token).status_code == 200  # from what was verified
+    while time.time() <= expires:
+        time.sleep(0.05)
+
+    refused = read(api_client, token)
+
+    assert_401(refused, "token_invalid")
+    expired_at_first_sight = read(api_client, sign(claims(sub=player.username, exp=1)))
+    assert refused.json()["detail"] == expired_at_first_sight.json()["detail"]
+    assert refused.json()["detail"] == "Invalid access token: Token is expired"
+
+
+def test_only_verified_tokens_are_remembered(api_client, player):
+    _verified_claims.cache_clear()
+    header, _, signature = sign(claims(sub=player.username)).split(".")
+    forged = base64.urlsafe_b64encode(json.dumps(claims(sub="staff_admin")).encode())
+    bad = [
+        f"{header}.{forged.rstrip(b'=').decode()}.{signature}",
+        sign(claims(sub=player.username), key="another-secret-that-is-32-bytes-long!!"),
+        sign(claims(sub=player.username, exp=1)),
+    ]
+    for token in bad:
+        assert_401(read(api_client, token), "token_invalid")
+    assert _verified_claims.cache_info().currsize == 0
+
+    assert read(api_client, sign(claims(sub=player.username))).status_code == 200
+    assert _verified_claims.cache_info().currsize == 1
+
+
+def test_each_use_of_a_remembered_token_gets_its_own_claims():
+    backend = CheckedAccessToken().token_backend
+    remembering = RememberingTokenBackend(backend)
+    token = sign(claims(sub="player_0001", exp=int(time.time()) + 600)).encode()
+
+    first = remembering.decode(token)
+    first["sub"] = "staff_admin"
+    second = remembering.decode(token)
+
+    assert second == backend.decode(token)
+    assert second["sub"] == "player_0001"
