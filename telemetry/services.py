@@ -8,10 +8,12 @@ Every event write updates, in the same transaction as the event rows:
   active day, shard) += n: exact distinct players over any range.
 
 Lock order, the same in every transaction, so concurrent batches cannot deadlock: the player's
-advisory lock (PostgreSQL; SQLite serializes writers at BEGIN) → the player's own rows → the
-global `EventDayCount` rows in (day, event type) order → the global `ActiveDayPairCount` rows in
-(day, previous day) order. Global rows are sharded by player, so batches of
-different players seldom wait for each other; a wait lasts only until the other commits.
+own rows → the global `EventDayCount` rows in (day, event type) order → only when the write
+added a new active day, the player's advisory lock (PostgreSQL; SQLite serializes writers at
+BEGIN) → the player's committed active days → the global `ActiveDayPairCount` rows in (day,
+previous day) order. The holder of the advisory lock waits for nothing a transaction waiting for
+it holds (see `_player_events_lock`). Global rows are sharded by player, so batches of different
+players seldom wait for each other; a wait lasts only until the other commits.
 """
 
 from __future__ import annotations
@@ -72,13 +74,18 @@ class EventsRecorded:
 def event_record(*, player: User, event: EventInput) -> EventRecorded:
     """Store one event; with an eventId already stored for the player, return that event."""
     with transaction.atomic(durable=True):
-        _player_events_lock(player_pk=player.pk)
         if event.event_id is not None:
             stored = Event.objects.filter(player=player, event_id=event.event_id).first()
             if stored is not None:
                 return EventRecorded(event=stored, duplicate=True)
         received_at = timezone.now()
-        [event_pk] = _events_store(player_pk=player.pk, events=[event], received_at=received_at)
+        inserted = _events_store(player_pk=player.pk, events=[event], received_at=received_at)
+        if not inserted:
+            # A concurrent request stored this eventId between the read above and the insert,
+            # which waited for it to commit (the unique index) and skipped the row.
+            stored = Event.objects.get(player=player, event_id=event.event_id)
+            return EventRecorded(event=stored, duplicate=True)
+        [event_pk] = inserted
     metrics.events_ingested_record(source="single", count=1)
     stored = Event(
         pk=event_pk,
@@ -109,17 +116,21 @@ def events_record_batch(*, player: User, events: Sequence[EventInput]) -> Events
     if not fresh:
         return EventsRecorded(accepted=0, duplicates=repeated)
     with transaction.atomic(durable=True):
-        _player_events_lock(player_pk=player.pk)
         inserted = _events_store(player_pk=player.pk, events=fresh, received_at=timezone.now())
     metrics.events_ingested_record(source="batch", count=len(inserted))
     return EventsRecorded(accepted=len(inserted), duplicates=len(events) - len(inserted))
 
 
 def _player_events_lock(*, player_pk: int) -> None:
-    """Serialize event writes of one player until the transaction ends (PostgreSQL).
+    """Serialize the active-day bookkeeping of one player until the transaction ends
+    (PostgreSQL): taken by a write that added a new active day, after its insert and before
+    `_active_days_renumber`, whose statements then see every other new day of the player that
+    is committed; a write whose days the player already had takes no lock.
 
-    Needed for the exactness of `PlayerActiveDay.previous_active_day`, which depends on the
-    player's other active days. SQLite needs nothing: its writers serialize at BEGIN IMMEDIATE.
+    Deadlock-free: the holder only updates the player's committed active days (which no other
+    transaction locks: a concurrent insert of the same day waits on the unique index and skips
+    it) and `ActiveDayPairCount` rows, in key order. SQLite needs nothing: its writers serialize
+    at BEGIN IMMEDIATE.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("the player events lock needs a transaction")
@@ -258,6 +269,7 @@ def _events_store_postgresql(
         )
         ids, new_days = cursor.fetchone()
     if new_days:
+        _player_events_lock(player_pk=player_pk)
         _active_days_renumber(player_pk=player_pk, new_days=new_days)
     return list(ids or [])
 

@@ -1,9 +1,11 @@
 """PostgreSQL races: concurrent batches keep the aggregates exact and never deadlock."""
 
 import threading
+import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
+import psycopg
 import pytest
 from django.db import connection, connections
 
@@ -143,6 +145,59 @@ def test_concurrent_single_events_with_one_event_id_store_one():
     assert len({result.event.pk for result in results}) == 1
     assert Event.objects.count() == 1
     assert aggregates_from_tables() == aggregates_recounted()
+
+
+def test_an_event_id_committed_after_the_check_is_answered_as_the_stored_event():
+    # Another request's insert of the same eventId is still open when this one checks, so the
+    # check finds nothing; the insert then waits on the unique index until the other commits,
+    # skips the row, and the stored event is the answer. Nothing else is written.
+    player = PlayerFactory()
+    event = _events([0], ["a"], with_ids=True)[0]
+    params = {
+        key: value
+        for key, value in connection.get_connection_params().items()
+        if key not in {"cursor_factory", "context", "prepare_threshold"}
+    }
+    results = []
+
+    def record():
+        try:
+            results.append(services.event_record(player=player, event=event))
+        finally:
+            connections.close_all()
+
+    with psycopg.connect(**params) as other, psycopg.connect(**params, autocommit=True) as watch:
+        [(stored_pk,)] = other.execute(
+            "INSERT INTO telemetry_event (player_id, event_type, meta, timestamp, received_at, "
+            "event_id) VALUES (%s, 'a', '{}', %s, now(), %s) RETURNING id",
+            [player.pk, event.timestamp, event.event_id],
+        ).fetchall()
+        thread = threading.Thread(target=record)
+        thread.start()
+        waiting = 0
+        for _ in range(200):
+            [(waiting,)] = watch.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE %s",
+                ['%INSERT INTO "telemetry_event"%'],
+            ).fetchall()
+            if waiting:
+                break
+            time.sleep(0.05)
+        other.commit()
+        thread.join(timeout=30)
+
+    assert waiting == 1
+    [result] = results
+    assert result.duplicate is True
+    assert result.event.pk == stored_pk
+    assert list(Event.objects.values_list("pk", flat=True)) == [stored_pk]
+    assert aggregates_from_tables() == {
+        "global": {},
+        "player": {},
+        "active_days": {},
+        "active_day_pairs": {},
+    }
 
 
 def test_paginator_uses_the_planner_estimate_for_a_big_unfiltered_table(monkeypatch):
