@@ -4,12 +4,23 @@ import pytest
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
+# Half way through a one-minute window: the throttles count in fixed windows, so on a real clock
+# a test whose requests straddle a minute boundary would see its count start again.
+THROTTLE_CLOCK = 1_800_000_030.0
+
 
 @pytest.fixture(autouse=True)
 def _generous_throttles(monkeypatch):
-    """Throttles stay on, with rates no functional test reaches; throttle tests lower them."""
+    """Throttles stay on, with rates no functional test reaches; throttle tests lower them.
+
+    Their clock stands still, so a lowered rate is reached however slowly the test runs; a test
+    that moves into the next window sets its own `timer`.
+    """
+    from core.throttles import WindowCounterThrottle
+
     for scope in list(SimpleRateThrottle.THROTTLE_RATES):
         monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, scope, "100000/min")
+    monkeypatch.setattr(WindowCounterThrottle, "timer", lambda self: THROTTLE_CLOCK)
 
 
 @pytest.fixture
