@@ -44,12 +44,14 @@ def test_staff_queue_a_run_and_it_runs_in_the_worker(
 
 
 def test_without_a_date_the_run_is_for_yesterday_and_says_so(
-    staff_client, django_capture_on_commit_callbacks
+    staff_client, django_capture_on_commit_callbacks, monkeypatch
 ) -> None:
+    just_past_midnight = dt.datetime(2026, 3, 2, 0, 0, 30, tzinfo=dt.UTC)
+    monkeypatch.setattr("django.utils.timezone.now", lambda: just_past_midnight)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = staff_client.post("/run-pipeline", {}, format="json")
     assert response.status_code == 202
-    yesterday = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
+    yesterday = "2026-03-01"
     assert response.json()["date"] == yesterday
     assert len(callbacks) == 1
     body = staff_client.get(f"/pipeline-runs/{response.json()['runId']}").json()

@@ -13,6 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.tests.factories import PlayerFactory, StaffFactory
 from accounts.tests.helpers import client_for
@@ -204,7 +205,9 @@ def test_50_concurrent_spends_never_overdraw(capsys):
 @pytest.mark.postgres
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_grants_respect_the_daily_cap(capsys):
+def test_concurrent_grants_respect_the_daily_cap(capsys, monkeypatch):
+    started = timezone.now()  # every grant counts on this UTC day, even across midnight
+    monkeypatch.setattr("django.utils.timezone.now", lambda: started)
     player = PlayerFactory()
     EarnRuleFactory(reason="ad_reward", max_per_day=200)
     threads = 50

@@ -167,7 +167,8 @@ def test_earn_rule_caps_the_utc_day_per_player(player, coins, monkeypatch):
     assert entry.balance_after == 1499
 
 
-def test_spends_do_not_count_against_the_daily_cap(player, coins):
+def test_spends_do_not_count_against_the_daily_cap(player, coins, monkeypatch):
+    monkeypatch.setattr("django.utils.timezone.now", lambda: datetime(2026, 3, 1, 12, tzinfo=UTC))
     EarnRuleFactory(reason="ad_reward", currency=coins, max_per_day=100)
     wallet_earn(player=player, currency=coins, amount=100, reason="ad_reward", request_id="")
     wallet_spend(player=player, currency=coins, amount=100, reason="ad_reward", request_id="")

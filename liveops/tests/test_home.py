@@ -17,8 +17,18 @@ from telemetry.validation import EventInput
 
 pytestmark = pytest.mark.django_db
 
-TODAY = datetime.now(UTC).date()
+NOW = datetime.now(UTC)  # at collection; the page's clock in the tests of `activity`
+TODAY = NOW.date()
 Y = TODAY - timedelta(days=1)
+
+
+class _PageClock(datetime):
+    """`liveops.home`'s datetime with `now()` standing at NOW: the figures are for the days
+    before TODAY even when the suite crosses midnight between collection and the request."""
+
+    @classmethod
+    def now(cls, tz=None):
+        return NOW
 
 
 def at(day, clock="12:00:00"):
@@ -33,9 +43,10 @@ def events(player, *moments):
 
 
 @pytest.fixture
-def activity():
+def activity(monkeypatch):
     """Yesterday: DAU 2 (p1, p2), 3 events, 1 new player (p2). The 7 days Y-6..Y: 3 distinct
     players, 6 events, 2 new players (p3 joined on Y-8, outside)."""
+    monkeypatch.setattr("liveops.home.datetime", _PageClock)
     p1 = PlayerFactory(date_joined=at(Y - timedelta(days=1)))
     p2 = PlayerFactory(date_joined=at(Y, "00:00:00"))
     p3 = PlayerFactory(date_joined=at(Y - timedelta(days=8)))
