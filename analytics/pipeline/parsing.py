@@ -177,24 +177,96 @@ _JSON_SCALAR = (
 )
 
 
-def _plain_document(key: str) -> str:
+_FLAT_OBJECT = (
+    f"\\{{{_WS}(?:{_JSON_STRING}{_WS}:{_WS}{_JSON_SCALAR}{_WS}"
+    f"(?:,{_WS}{_JSON_STRING}{_WS}:{_WS}{_JSON_SCALAR}{_WS})*)?\\}}"
+)
+_FLAT_ARRAY = f"\\[{_WS}(?:{_JSON_SCALAR}{_WS}(?:,{_WS}{_JSON_SCALAR}{_WS})*)?\\]"
+_MEMBER = f"{_JSON_STRING}{_WS}:{_WS}(?:{_JSON_SCALAR}|{_FLAT_OBJECT}|{_FLAT_ARRAY}){_WS}"
+
+
+def _first_member_document(key: str) -> str:
     """A flat JSON object (no escapes) whose first member is `key` with a non-empty string (the
-    common shapes, decided by one regular expression without a JSON parser): group 1 is it."""
+    most common shape, and the cheapest to recognise): group 1 is it."""
     return (
         f'^\\{{{_WS}"{key}"{_WS}:{_WS}"([^"\\\\\\x00-\\x1f]+)"{_WS}'
         f"(?:,{_WS}{_JSON_STRING}{_WS}:{_WS}{_JSON_SCALAR}{_WS})*\\}}$"
     )
 
 
-PLAIN_ORDER_DOCUMENT = _plain_document("af_order_id")
-PLAIN_RECEIPT_DOCUMENT = _plain_document("af_receipt_id")
+_FLAT_OBJECT = (
+    f"\\{{{_WS}(?:{_JSON_STRING}{_WS}:{_WS}{_JSON_SCALAR}{_WS}"
+    f"(?:,{_WS}{_JSON_STRING}{_WS}:{_WS}{_JSON_SCALAR}{_WS})*)?\\}}"
+)
+_FLAT_ARRAY = f"\\[{_WS}(?:{_JSON_SCALAR}{_WS}(?:,{_WS}{_JSON_SCALAR}{_WS})*)?\\]"
+_MEMBER = f"{_JSON_STRING}{_WS}:{_WS}(?:{_JSON_SCALAR}|{_FLAT_OBJECT}|{_FLAT_ARRAY}){_WS}"
+_ID_VALUE = '"[^"\\\\\\x00-\\x1f]+"|-?(?:0|[1-9][0-9]*)'
+
+
+def _plain_document(key: str) -> str:
+    """A JSON object without escapes, its members' values scalars or flat objects and arrays of
+    scalars, with a top-level member `key` whose value is a non-empty string or an integer.
+    Exact only where `key` occurs once in the text: then no other member can be it. No capture
+    group, so matching runs on the regex engine's DFA."""
+    return (
+        f"^\\{{{_WS}(?:{_MEMBER},{_WS})*"
+        f'"{key}"{_WS}:{_WS}(?:{_ID_VALUE}){_WS}'
+        f"(?:,{_WS}{_MEMBER})*\\}}$"
+    )
+
+
+def _member_value(key: str) -> str:
+    """Group 1: the value of the first occurrence of `key` as a member with a non-empty string
+    or an integer value, as written (a string with its quotes). On a `_plain_document` naming
+    `key` once, that is its top-level member."""
+    return f'"{key}"{_WS}:{_WS}({_ID_VALUE})'
+
+
+def later_member_ids(texts: pl.Series) -> pl.Series:
+    """The id of each text that is a `_plain_document` with ``af_order_id`` named once, or that
+    never mentions ``af_order_id`` and is one with ``af_receipt_id`` named once (a string as its
+    text, an integer as its digits); null for every other text. For what `plain_order_id` left
+    undecided (the id after other members, flat objects among them): each regular expression
+    runs only on the texts it may decide."""
+    frame = texts.fill_null("").alias("text").to_frame()
+    text = pl.col("text")
+    once = {key: text.str.count_matches(f'"{key}"', literal=True) == 1 for key in ORDER_ID_KEYS}
+    candidates = frame.with_row_index("_pos").with_columns(
+        pl.when(once["af_order_id"])
+        .then(pl.lit("af_order_id"))
+        .when(
+            ~text.str.contains("af_order_id", literal=True)
+            & ~text.str.contains("\\", literal=True)
+            & once["af_receipt_id"]
+        )
+        .then(pl.lit("af_receipt_id"))
+        .alias("_key")
+    )
+    ids = pl.repeat(None, frame.height, dtype=pl.String, eager=True)
+    for key in ORDER_ID_KEYS:
+        found = (
+            candidates.lazy()
+            .filter(pl.col("_key") == key)
+            .filter(text.str.contains(_plain_document(key)))
+            .select(
+                "_pos",
+                text.str.extract(_member_value(key), 1)
+                .str.strip_prefix('"')
+                .str.strip_suffix('"')
+                .alias("id"),
+            )
+            .collect()
+        )
+        if found.height:
+            ids = ids.scatter(found.get_column("_pos"), found.get_column("id"))
+    return ids
 
 
 def plain_order_id(event_value: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """(order id, decided) of the common Event Value shapes, without a JSON parser.
 
-    Decided: a plain document (`_plain_document`) whose first member is ``af_order_id`` and that
-    names it once; one that never mentions ``af_order_id`` and whose first member is
+    Decided: a flat document (`_first_member_document`) whose first member is ``af_order_id``
+    and that names it once; one that never mentions ``af_order_id`` and whose first member is
     ``af_receipt_id``, named once; and any text without a backslash that mentions neither key
     (no id: without escapes a key is spelled literally). Everything else is left undecided.
     """
@@ -202,10 +274,12 @@ def plain_order_id(event_value: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     once = {
         key: event_value.str.count_matches(f'"{key}"', literal=True) == 1 for key in ORDER_ID_KEYS
     }
-    by_order = pl.when(once["af_order_id"]).then(event_value.str.extract(PLAIN_ORDER_DOCUMENT, 1))
+    by_order = pl.when(once["af_order_id"]).then(
+        event_value.str.extract(_first_member_document("af_order_id"), 1)
+    )
     no_order_key = no_escape & ~event_value.str.contains("af_order_id", literal=True)
     by_receipt = pl.when(no_order_key & once["af_receipt_id"]).then(
-        event_value.str.extract(PLAIN_RECEIPT_DOCUMENT, 1)
+        event_value.str.extract(_first_member_document("af_receipt_id"), 1)
     )
     no_key = no_order_key & ~event_value.str.contains("af_receipt_id", literal=True)
     order_id = pl.coalesce(by_order, by_receipt)
@@ -215,24 +289,36 @@ def plain_order_id(event_value: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
 def order_ids(event_values: pl.Series) -> pl.Series:
     """The order id of each Event Value (step 1): ``af_order_id``, else ``af_receipt_id``.
 
-    Three tiers, each on what the previous one left undecided: `plain_order_id`, then
-    the member analysis of `order_id_member` (``af_receipt_id`` only where the order id is
-    missing and the text mentions it), then a JSON parser once per distinct remaining text.
+    `plain_order_id` first, then `undecided_order_ids` on what it left undecided.
     """
     texts = event_values.fill_null("").alias("text")
-    frame = texts.to_frame()
     plain_id, plain_decided = plain_order_id(pl.col("text"))
-    first = frame.select(plain_id.alias("order_id"), plain_decided.alias("decided"))
+    first = texts.to_frame().select(plain_id.alias("order_id"), plain_decided.alias("decided"))
     plain = first.get_column("order_id")
     undecided = (~first.get_column("decided")).arg_true()
     if undecided.len() == 0:
         return plain.alias("order_id")
+    rest = undecided_order_ids(texts.gather(undecided))
+    return plain.scatter(undecided, rest).alias("order_id")
+
+
+def undecided_order_ids(event_values: pl.Series) -> pl.Series:
+    """`order_ids` of texts `plain_order_id` did not decide, in three tiers, each on what the
+    previous one left: `later_member_ids`, then the member analysis of `order_id_member`
+    (``af_receipt_id`` only where the order id is missing and the text mentions it), then a
+    JSON parser once per distinct remaining text."""
+    texts = event_values.fill_null("").alias("text")
+    ids = later_member_ids(texts)
+    undecided = ids.is_null().arg_true()
+    if undecided.len() == 0:
+        return ids.alias("order_id")
     text = pl.col("text")
     order, unsure = order_id_member(text, "af_order_id")
     receipt, receipt_unsure = order_id_member(text, "af_receipt_id")
     mentions_receipt = text.str.contains("af_receipt_id", literal=True)
     rest = (
-        frame[undecided]
+        texts.gather(undecided)
+        .to_frame()
         .lazy()
         .with_columns(order.alias("order"), unsure.alias("unsure"))
         .with_columns(
@@ -253,7 +339,7 @@ def order_ids(event_values: pl.Series) -> pl.Series:
         rest = rest.with_columns(
             pl.when("unsure").then(by_parser).otherwise(pl.col("order")).alias("order")
         )
-    return plain.scatter(undecided, rest.get_column("order")).alias("order_id")
+    return ids.scatter(undecided, rest.get_column("order")).alias("order_id")
 
 
 class _JsonInteger(str):

@@ -13,8 +13,8 @@ from .parsing import (
     campaign_key,
     decimal_micros,
     media_source_key,
-    order_ids,
     plain_order_id,
+    undecided_order_ids,
 )
 
 PURCHASE_EVENT = "af_purchase"
@@ -139,7 +139,7 @@ def curate_purchases(
     rejected = rejected_frame(PURCHASES, rows_by_line(lazy, rejected_reasons, header, path), header)
     undecided = valid.get_column("_event_value").is_not_null().arg_true()
     if undecided.len():
-        rest = order_ids(valid.get_column("_event_value").gather(undecided))
+        rest = undecided_order_ids(valid.get_column("_event_value").gather(undecided))
         valid = valid.with_columns(valid.get_column("order_id").scatter(undecided, rest))
     valid = valid.drop("_event_value")
     purchases = deduplicate(valid)

@@ -17,6 +17,7 @@ from analytics.pipeline.parsing import (
     decimal_micros,
     iso_day,
     iso_time,
+    later_member_ids,
     media_source_key,
     order_id_from_json,
     order_id_member,
@@ -247,6 +248,45 @@ def test_plain_order_id_decides_only_what_it_may(
     assert _vectorised_order_ids([text]) == [order_id]
 
 
+# (text, what `later_member_ids` decides: the id, or None for "left to the next tiers"), and
+# what the JSON parser says.
+LATER_SHAPES = [
+    ('{"x":1,"af_receipt_id":"R5"}', "R5", "R5"),
+    ('{"x":[1,"a",null],"af_receipt_id":7}', "7", "7"),
+    (
+        '{"af_content_id":"gems_1","af_meta":{"store":"play","n":2},"tags":[1,"a",null],'
+        '"af_order_id":"GPA.9","af_price":4.99}',
+        "GPA.9",
+        "GPA.9",
+    ),
+    ('{ "a" : [ ] , "b" : { } , "af_order_id" : 42 }', "42", "42"),
+    ('{"a":1,"af_order_id":-0,"z":{"k":true}}', "-0", "-0"),
+    ('{"a":1,"af_receipt_id":"R","af_order_id":"O"}', "O", "O"),
+    # Left to the next tiers: deeper nesting, the key only nested or named twice, an empty or
+    # non-integer id, a leading zero, trailing whitespace, an escape, the order key mentioned.
+    ('{"a":{"b":{"c":1}},"af_order_id":"X"}', None, "X"),
+    ('{"a":[[1]],"af_order_id":"X"}', None, "X"),
+    ('{"a":{"af_order_id":"n"}}', None, None),
+    ('{"a":{"af_order_id":"n"},"af_order_id":"top"}', None, "top"),
+    ('{"a":1,"af_order_id":"","af_receipt_id":"R"}', None, "R"),
+    ('{"a":1,"af_order_id":1.5,"af_receipt_id":"R"}', None, "R"),
+    ('{"a":1,"af_order_id":01}', None, None),
+    ('{"a":1,"af_order_id":"X"} ', None, "X"),
+    ('{"a":"q\\"x","af_order_id":"X"}', None, "X"),
+    ('{"a":"af_order_id","af_receipt_id":"R"}', None, "R"),
+    ('{"a":1,"af_receipt_id":"R"', None, None),
+]
+
+
+@pytest.mark.parametrize(("text", "decided", "order_id"), LATER_SHAPES)
+def test_later_members_are_decided_only_where_the_document_is_plain(
+    text: str, decided: str | None, order_id: str | None
+) -> None:
+    assert later_member_ids(pl.Series([text])).to_list() == [decided]
+    assert order_id_from_json(text) == order_id
+    assert _vectorised_order_ids([text]) == [order_id]
+
+
 json_leaf = st.one_of(
     st.none(),
     st.booleans(),
@@ -260,9 +300,9 @@ json_member = st.one_of(
     st.dictionaries(st.sampled_from(["af_order_id", "k"]), json_leaf, max_size=2),
 )
 documents = st.dictionaries(
-    st.sampled_from(["af_order_id", "af_receipt_id", "other", "af_order_id "]),
+    st.sampled_from(["af_order_id", "af_receipt_id", "other", "af_order_id ", "af_meta"]),
     json_member,
-    max_size=3,
+    max_size=4,
 )
 
 
