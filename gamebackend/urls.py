@@ -3,10 +3,10 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from core.views import HealthView, RedocView, metrics_view
+from core.views import RedocView, health_view, metrics_view
 
 urlpatterns = [
-    path("health", HealthView.as_view(), name="health"),
+    path("health", health_view, name="health"),
     path("metrics", metrics_view, name="metrics"),
     path("", include("accounts.urls")),
     path("", include("economy.urls")),
