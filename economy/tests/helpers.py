@@ -45,8 +45,9 @@ def write_ledger_activity(*, actor, monkeypatch):
     alice, bob = PlayerFactory(), PlayerFactory()
 
     def on(moment, write):
-        monkeypatch.setattr("django.utils.timezone.now", lambda: moment)
-        return write()
+        with monkeypatch.context() as clock:  # only the clock, restored after each write
+            clock.setattr("django.utils.timezone.now", lambda: moment)
+            return write()
 
     on(
         at(1),
@@ -82,7 +83,6 @@ def write_ledger_activity(*, actor, monkeypatch):
             player=bob, currency=coins, amount=1, reason="daily_login", request_id=""
         ),
     )
-    monkeypatch.undo()
 
 
 BIG_AMOUNT = 4 * 10**18

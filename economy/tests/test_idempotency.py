@@ -246,14 +246,13 @@ def test_an_unexpected_error_releases_the_key(player_client, player, monkeypatch
     def broken(**kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr("economy.services.wallet_earn", broken)
     player_client.raise_request_exception = False
-
-    failed = post(player_client, "/earn", EARN, key="k1")
+    with monkeypatch.context() as patched:
+        patched.setattr("economy.services.wallet_earn", broken)
+        failed = post(player_client, "/earn", EARN, key="k1")
 
     assert failed.status_code == 500
     assert IdempotencyRecord.objects.count() == 0
-    monkeypatch.undo()
     assert post(player_client, "/earn", EARN, key="k1").status_code == 200
 
 
