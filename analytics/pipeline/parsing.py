@@ -177,14 +177,6 @@ _JSON_SCALAR = (
 )
 
 
-_FLAT_OBJECT = (
-    f"\\{{{_WS}(?:{_JSON_STRING}{_WS}:{_WS}{_JSON_SCALAR}{_WS}"
-    f"(?:,{_WS}{_JSON_STRING}{_WS}:{_WS}{_JSON_SCALAR}{_WS})*)?\\}}"
-)
-_FLAT_ARRAY = f"\\[{_WS}(?:{_JSON_SCALAR}{_WS}(?:,{_WS}{_JSON_SCALAR}{_WS})*)?\\]"
-_MEMBER = f"{_JSON_STRING}{_WS}:{_WS}(?:{_JSON_SCALAR}|{_FLAT_OBJECT}|{_FLAT_ARRAY}){_WS}"
-
-
 def _first_member_document(key: str) -> str:
     """A flat JSON object (no escapes) whose first member is `key` with a non-empty string (the
     most common shape, and the cheapest to recognise): group 1 is it."""
@@ -244,9 +236,10 @@ def later_member_ids(texts: pl.Series) -> pl.Series:
     )
     ids = pl.repeat(None, frame.height, dtype=pl.String, eager=True)
     for key in ORDER_ID_KEYS:
+        # Two eager steps: in one lazy query polars would merge both filters into one
+        # predicate and match the document's expression on every text.
         found = (
-            candidates.lazy()
-            .filter(pl.col("_key") == key)
+            candidates.filter(pl.col("_key") == key)
             .filter(text.str.contains(_plain_document(key)))
             .select(
                 "_pos",
@@ -255,7 +248,6 @@ def later_member_ids(texts: pl.Series) -> pl.Series:
                 .str.strip_suffix('"')
                 .alias("id"),
             )
-            .collect()
         )
         if found.height:
             ids = ids.scatter(found.get_column("_pos"), found.get_column("id"))
