@@ -82,21 +82,28 @@ class HealthView(ApiView):
         tags=["operations"],
     )
     def get(self, request: Request) -> Response:
-        checks = {"database": _check_database()}
-        healthy = all(value == "ok" for value in checks.values())
-        body = {
-            "status": "ok" if healthy else "unavailable",
-            "checks": checks,
-            "version": settings.VERSION,
-        }
-        if not healthy:
-            return Response(body, status=503, headers={"Retry-After": "5"})
-        return Response(body)
+        status, body, headers = _health()
+        return Response(body, status=status, headers=headers)
+
+
+def _health() -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Status, body and extra headers of `/health`: 503 with `Retry-After` when a check fails."""
+    checks = {"database": _check_database()}
+    healthy = all(value == "ok" for value in checks.values())
+    body = {
+        "status": "ok" if healthy else "unavailable",
+        "checks": checks,
+        "version": settings.VERSION,
+    }
+    if not healthy:
+        return 503, body, {"Retry-After": "5"}
+    return 200, body, {}
 
 
 _health_drf = HealthView.as_view()
 _HEALTH_ACCEPT = {"", "*/*", "application/json"}
-_HEALTH_HEADERS = {"Allow": "GET, HEAD, OPTIONS"}
+_HEALTH_HEADERS = {"Allow": "GET, HEAD, OPTIONS", "Content-Type": "application/json"}
+_JSON = JSONRenderer()
 
 
 def health_view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -111,25 +118,13 @@ def health_view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse
         or request.META.get("HTTP_ACCEPT", "") not in _HEALTH_ACCEPT
     ):
         return _health_drf(request, *args, **kwargs)
-    database = _check_database()
-    body = {
-        "status": "ok" if database == "ok" else "unavailable",
-        "checks": {"database": database},
-        "version": settings.VERSION,
-    }
-    response = HttpResponse(
-        _JSON.render(body), status=200 if database == "ok" else 503, headers=_HEALTH_HEADERS
-    )
-    response["Content-Type"] = "application/json"
-    if database != "ok":
-        response["Retry-After"] = "5"
-    return response
+    status, body, headers = _health()
+    return HttpResponse(_JSON.render(body), status=status, headers={**_HEALTH_HEADERS, **headers})
 
 
 # drf-spectacular and the CSRF middleware read the view's attributes (`cls`, `initkwargs`,
 # `csrf_exempt`): the schema of /health stays HealthView's.
 health_view.__dict__.update(_health_drf.__dict__)
-_JSON = JSONRenderer()
 
 
 def _check_database() -> str:
