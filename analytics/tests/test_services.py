@@ -225,15 +225,15 @@ def test_the_database_allows_one_queued_run_only() -> None:
 
 
 def test_the_task_runs_the_queued_run(
-    pipeline_dirs, immediate_tasks, django_capture_on_commit_callbacks
+    pipeline_dirs, immediate_tasks, django_capture_on_commit_callbacks, monkeypatch
 ) -> None:
-    yesterday = services.yesterday_utc()
+    queued_at = dt.datetime(2026, 3, 2, 0, 0, 30, tzinfo=dt.UTC)  # the run may end after midnight
+    monkeypatch.setattr("django.utils.timezone.now", lambda: queued_at)
     with django_capture_on_commit_callbacks(execute=True):
         run = services.pipeline_run_enqueue(report_date=None, triggered_by=None, source="cron")
     run.refresh_from_db()
     assert run.status == PipelineRun.Status.SUCCEEDED
-    # Yesterday when it was queued (the run may end after midnight).
-    assert run.date in {yesterday, services.yesterday_utc()}
+    assert run.date == dt.date(2026, 3, 1)
     assert run.parameters["data_dir"] == str(pipeline_dirs[0])
 
 
