@@ -18,6 +18,7 @@ players seldom wait for each other; a wait lasts only until the other commits.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -73,19 +74,25 @@ class EventsRecorded:
 
 def event_record(*, player: User, event: EventInput) -> EventRecorded:
     """Store one event; with an eventId already stored for the player, return that event."""
-    with transaction.atomic(durable=True):
-        if event.event_id is not None:
-            stored = Event.objects.filter(player=player, event_id=event.event_id).first()
-            if stored is not None:
-                return EventRecorded(event=stored, duplicate=True)
-        received_at = timezone.now()
-        inserted = _events_store(player_pk=player.pk, events=[event], received_at=received_at)
-        if not inserted:
-            # A concurrent request stored this eventId between the read above and the insert,
-            # which waited for it to commit (the unique index) and skipped the row.
-            stored = Event.objects.get(player=player, event_id=event.event_id)
-            return EventRecorded(event=stored, duplicate=True)
-        [event_pk] = inserted
+    received_at = timezone.now()
+    inserted = _events_store_on_known_days(
+        player_pk=player.pk, events=[event], received_at=received_at
+    )
+    if inserted is None:
+        with transaction.atomic(durable=True):
+            if event.event_id is not None:
+                stored = Event.objects.filter(player=player, event_id=event.event_id).first()
+                if stored is not None:
+                    return EventRecorded(event=stored, duplicate=True)
+            received_at = timezone.now()
+            inserted = _events_store(player_pk=player.pk, events=[event], received_at=received_at)
+    if not inserted:
+        # The eventId is stored: by an earlier request, or by a concurrent one that committed
+        # between the read above and the insert, which waited for it (the unique index) and
+        # skipped the row.
+        stored = Event.objects.get(player=player, event_id=event.event_id)
+        return EventRecorded(event=stored, duplicate=True)
+    [event_pk] = inserted
     metrics.events_ingested_record(source="single", count=1)
     stored = Event(
         pk=event_pk,
@@ -115,8 +122,13 @@ def events_record_batch(*, player: User, events: Sequence[EventInput]) -> Events
         fresh.append(event)
     if not fresh:
         return EventsRecorded(accepted=0, duplicates=repeated)
-    with transaction.atomic(durable=True):
-        inserted = _events_store(player_pk=player.pk, events=fresh, received_at=timezone.now())
+    received_at = timezone.now()
+    inserted = _events_store_on_known_days(
+        player_pk=player.pk, events=fresh, received_at=received_at
+    )
+    if inserted is None:
+        with transaction.atomic(durable=True):
+            inserted = _events_store(player_pk=player.pk, events=fresh, received_at=received_at)
     metrics.events_ingested_record(source="batch", count=len(inserted))
     return EventsRecorded(accepted=len(inserted), duplicates=len(events) - len(inserted))
 
@@ -211,24 +223,94 @@ def _events_store_portable(
 def _events_store_postgresql(
     *, player_pk: int, events: Sequence[EventInput], received_at: datetime
 ) -> list[int]:
-    """The ingestion hot path: one statement inserts the events (skipping eventIds already
-    stored, via the unique index) and adds exactly the inserted rows to the three aggregates.
+    """Inside the caller's transaction: insert the events (skipping eventIds already stored,
+    via the unique index) and add exactly the inserted rows to the three aggregates, in one
+    statement, then do the active-day bookkeeping when the write added a new day."""
+    ids, new_days, _unknown = _events_insert(
+        _events_insert_statement(known_days_only=False),
+        player_pk=player_pk,
+        events=events,
+        received_at=received_at,
+    )
+    if new_days:
+        _player_events_lock(player_pk=player_pk)
+        _active_days_renumber(player_pk=player_pk, new_days=new_days)
+    return ids
 
-    Round trips are what a busy machine makes expensive, so this is one, plus the active-day
-    bookkeeping on the player's first event of a new day.
-    """
+
+def _events_store_on_known_days(
+    *, player_pk: int, events: Sequence[EventInput], received_at: datetime
+) -> list[int] | None:
+    """The ingestion hot path (PostgreSQL): when every event falls on a day the player is
+    already active on, which is every write but the first of a day, the events and their
+    aggregates are one statement, atomic without a transaction of its own, so one round trip
+    and no BEGIN or COMMIT. It returns the ids of the inserted rows (none: each eventId was
+    stored already). None when it wrote nothing because a day is new to the player (or on
+    another database): then the caller stores the events in a transaction (`_events_store`),
+    which also does the active-day bookkeeping."""
+    if connection.vendor != "postgresql":
+        return None
+    ids, _new_days, unknown = _events_insert(
+        _events_insert_statement(known_days_only=True),
+        player_pk=player_pk,
+        events=events,
+        received_at=received_at,
+    )
+    return None if unknown else ids
+
+
+def _events_insert(
+    statement: str, *, player_pk: int, events: Sequence[EventInput], received_at: datetime
+) -> tuple[list[int], list[date], bool]:
     dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
     with prepared_cursor() as cursor:
         cursor.execute(
-            f"""
-            WITH inserted AS (
+            statement,
+            {
+                "player": player_pk,
+                "received": received_at,
+                "types": [event.event_type for event in events],
+                "metas": [dumps(event.meta) for event in events],
+                "moments": [event.timestamp for event in events],
+                "ids": [event.event_id for event in events],
+                "shard": player_pk % EVENT_COUNT_SHARDS,
+                "no_earlier_day": NO_EARLIER_DAY,
+            },
+        )
+        ids, new_days, unknown = cursor.fetchone()
+    return list(ids or []), list(new_days or []), bool(unknown)
+
+
+@functools.cache
+def _events_insert_statement(*, known_days_only: bool) -> str:
+    """The events and their three aggregates as one statement. With `known_days_only` it
+    writes nothing unless the player has an active-day row for every event's UTC day (its last
+    column says whether a day was unknown), so it never adds an active day."""
+    day = "(item.moment AT TIME ZONE 'UTC')::date"
+    active_days = _table(PlayerActiveDay)
+    unknown = (
+        f"""
+            unknown AS (
+                SELECT 1 FROM items AS item WHERE NOT EXISTS (
+                    SELECT 1 FROM {active_days} AS active
+                    WHERE active.player_id = %(player)s AND active.day = {day})
+                LIMIT 1
+            ),"""  # noqa: S608 - the table name comes from the model
+        if known_days_only
+        else ""
+    )
+    return f"""
+            WITH items AS (
+                SELECT * FROM unnest(%(types)s::varchar[], %(metas)s::text[]::jsonb[],
+                                     %(moments)s::timestamptz[], %(ids)s::uuid[])
+                     WITH ORDINALITY AS item(event_type, meta, moment, event_id, position)
+            ),{unknown} inserted AS (
                 INSERT INTO {_table(Event)}
                     (player_id, event_type, meta, timestamp, received_at, event_id)
                 SELECT %(player)s, item.event_type, item.meta, item.moment, %(received)s,
                        item.event_id
-                FROM unnest(%(types)s::varchar[], %(metas)s::text[]::jsonb[],
-                            %(moments)s::timestamptz[], %(ids)s::uuid[])
-                     WITH ORDINALITY AS item(event_type, meta, moment, event_id, position)
+                FROM items AS item
+                {"WHERE NOT EXISTS (SELECT 1 FROM unknown)" if known_days_only else ""}
                 ORDER BY item.position
                 ON CONFLICT (player_id, event_id) WHERE event_id IS NOT NULL DO NOTHING
                 RETURNING id, event_type, (timestamp AT TIME ZONE 'UTC')::date AS day
@@ -247,31 +329,16 @@ def _events_store_postgresql(
                 ON CONFLICT (day, event_type, shard)
                 DO UPDATE SET event_count = counter.event_count + excluded.event_count
             ), new_days AS (
-                INSERT INTO {_table(PlayerActiveDay)} (player_id, day, previous_active_day)
+                INSERT INTO {active_days} (player_id, day, previous_active_day)
                 SELECT DISTINCT %(player)s, day, %(no_earlier_day)s::date FROM counts
                 ORDER BY 2
                 ON CONFLICT (player_id, day) DO NOTHING
                 RETURNING day
             )
             SELECT (SELECT array_agg(id ORDER BY id) FROM inserted),
-                   (SELECT array_agg(day) FROM new_days)
-            """,  # noqa: S608 - table names come from the models
-            {
-                "player": player_pk,
-                "received": received_at,
-                "types": [event.event_type for event in events],
-                "metas": [dumps(event.meta) for event in events],
-                "moments": [event.timestamp for event in events],
-                "ids": [event.event_id for event in events],
-                "shard": player_pk % EVENT_COUNT_SHARDS,
-                "no_earlier_day": NO_EARLIER_DAY,
-            },
-        )
-        ids, new_days = cursor.fetchone()
-    if new_days:
-        _player_events_lock(player_pk=player_pk)
-        _active_days_renumber(player_pk=player_pk, new_days=new_days)
-    return list(ids or [])
+                   (SELECT array_agg(day) FROM new_days),
+                   {"EXISTS (SELECT 1 FROM unknown)" if known_days_only else "false"}
+            """  # noqa: S608 - table names come from the models
 
 
 def _table(model: type[models.Model]) -> str:

@@ -147,12 +147,18 @@ def test_concurrent_single_events_with_one_event_id_store_one():
     assert aggregates_from_tables() == aggregates_recounted()
 
 
-def test_an_event_id_committed_after_the_check_is_answered_as_the_stored_event():
+@pytest.mark.parametrize("day_known", [False, True], ids=["new_day", "known_day"])
+def test_an_event_id_committed_after_the_check_is_answered_as_the_stored_event(day_known):
     # Another request's insert of the same eventId is still open when this one checks, so the
     # check finds nothing; the insert then waits on the unique index until the other commits,
-    # skips the row, and the stored event is the answer. Nothing else is written.
+    # skips the row, and the stored event is the answer. Nothing else is written. On a day the
+    # player is already active on, the insert is the one-statement path (no transaction, no
+    # check before it); on a new day, the transaction's.
     player = PlayerFactory()
     event = _events([0], ["a"], with_ids=True)[0]
+    if day_known:
+        services.event_record(player=player, event=_events([0], ["earlier"])[0])
+    before = aggregates_from_tables()
     params = {
         key: value
         for key, value in connection.get_connection_params().items()
@@ -191,13 +197,12 @@ def test_an_event_id_committed_after_the_check_is_answered_as_the_stored_event()
     [result] = results
     assert result.duplicate is True
     assert result.event.pk == stored_pk
-    assert list(Event.objects.values_list("pk", flat=True)) == [stored_pk]
-    assert aggregates_from_tables() == {
-        "global": {},
-        "player": {},
-        "active_days": {},
-        "active_day_pairs": {},
-    }
+    assert list(Event.objects.exclude(event_type="earlier").values_list("pk", flat=True)) == [
+        stored_pk
+    ]
+    assert aggregates_from_tables() == before
+    if not day_known:
+        assert before == {"global": {}, "player": {}, "active_days": {}, "active_day_pairs": {}}
 
 
 def test_paginator_uses_the_planner_estimate_for_a_big_unfiltered_table(monkeypatch):

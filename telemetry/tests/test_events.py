@@ -7,8 +7,10 @@ from django.db import connection
 
 from accounts.tests.factories import PlayerFactory
 from accounts.tests.helpers import client_for
+from telemetry import services
 from telemetry.models import Event
-from telemetry.tests.helpers import NOTHING_WRITTEN, written_rows
+from telemetry.tests.helpers import NOTHING_WRITTEN, aggregates_from_tables, written_rows
+from telemetry.validation import EventInput
 
 pytestmark = pytest.mark.django_db
 
@@ -396,15 +398,16 @@ def test_batch_queries_are_bounded(player_client, django_assert_num_queries):
         {"eventType": "bad type"},
     ]
     postgresql = connection.vendor == "postgresql"
-    # PostgreSQL: the token's user, the write throttle's counter, savepoint, one statement for
-    # the events and their counts, release savepoint. SQLite: user, throttle, savepoint, stored
-    # eventIds, insert events, insert active days, player counts, global counts, release
-    # savepoint.
-    steady = 5 if postgresql else 9
-    # The player's first events of a day add: (PostgreSQL) the player's advisory lock, read its
-    # active days, set their previous days, count the (day, previous day) pairs.
-    first_of_day = steady + (4 if postgresql else 3)
-
+    # PostgreSQL: the token's user, the write throttle's counter, one statement for the events
+    # and their counts (every day already active: no transaction). SQLite: user, throttle,
+    # savepoint, stored eventIds, insert events, insert active days, player counts, global
+    # counts, release savepoint.
+    steady = 3 if postgresql else 9
+    # The player's first events of a day add: (PostgreSQL) that statement writing nothing (a day
+    # is new), then in a transaction (savepoint here) the events statement, the player's
+    # advisory lock, read its active days, set their previous days, count the (day, previous
+    # day) pairs, release; (SQLite) read its active days, set them, count the pairs.
+    first_of_day = steady + (7 if postgresql else 3)
     with django_assert_num_queries(first_of_day):
         first = _post(player_client, "/events/batch", {"events": events})
     events[0]["eventId"] = str(uuid.uuid4())
@@ -413,6 +416,61 @@ def test_batch_queries_are_bounded(player_client, django_assert_num_queries):
 
     assert first.json()["accepted"] == 3
     assert again.json()["accepted"] == 3
+
+
+def test_event_id_repeated_on_the_same_day_returns_the_stored_event_and_counts_nothing(
+    player_client,
+):
+    # The player is active on the day, so on PostgreSQL the repeat takes the one-statement
+    # path, whose insert skips the row: the answer is the stored event, and no count moves.
+    event_id = str(uuid.uuid4())
+    first = _post(
+        player_client,
+        "/event",
+        {"eventType": "a", "eventId": event_id, "timestampUtc": "2025-01-01T08:00:00Z"},
+    )
+    after_first = aggregates_from_tables()
+
+    again = _post(
+        player_client,
+        "/event",
+        {"eventType": "b", "eventId": event_id, "timestampUtc": "2025-01-01T09:00:00Z"},
+    )
+
+    assert again.status_code == 200
+    assert again.json() == {**first.json(), "duplicate": True}
+    assert Event.objects.count() == 1
+    assert aggregates_from_tables() == after_first
+
+
+@pytest.mark.postgres
+def test_the_one_statement_path_writes_nothing_when_a_day_is_new_to_the_player(player):
+    day_one = datetime(2025, 10, 25, 10, tzinfo=UTC)
+    services.events_record_batch(
+        player=player,
+        events=[EventInput(event_type="a", meta={}, timestamp=day_one, event_id=None)],
+    )
+    before = written_rows(), aggregates_from_tables()
+    both_days = [
+        EventInput(event_type="b", meta={}, timestamp=day_one, event_id=None),
+        EventInput(event_type="b", meta={}, timestamp=day_one + timedelta(days=1), event_id=None),
+    ]
+
+    declined = services._events_store_on_known_days(
+        player_pk=player.pk, events=both_days, received_at=day_one
+    )
+    assert declined is None
+    assert (written_rows(), aggregates_from_tables()) == before
+
+    stored = services._events_store_on_known_days(
+        player_pk=player.pk, events=both_days[:1], received_at=day_one
+    )
+    assert stored is not None and len(stored) == 1
+    assert aggregates_from_tables()["player"] == {
+        (player.pk, day_one.date(), "a"): 1,
+        (player.pk, day_one.date(), "b"): 1,
+    }
+    assert aggregates_from_tables()["active_days"] == before[1]["active_days"]
 
 
 # --- GET /events -------------------------------------------------------------------------------
