@@ -5,6 +5,7 @@ import time
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.backends import TokenBackend
@@ -14,6 +15,7 @@ from rest_framework_simplejwt.tokens import AccessToken, Token
 from accounts.models import User
 from core.compiled import CompiledGet
 from core.logging import user_id_var
+from core.throttles import PlayerWriteRateThrottle, UserHit
 
 # The token's user, by username (USER_ID_FIELD): read on every authenticated request.
 TOKEN_USERS: CompiledGet[User] = CompiledGet(lambda: User.objects.all(), "username")
@@ -90,11 +92,29 @@ class BearerTokenAuthentication(JWTAuthentication):
             )
         validated = self.get_validated_token(parts[1])
         self.view = (request.parser_context or {}).get("view")
+        self.user_hit = self.view_user_hit()
         user = self.get_user(validated)
         user_id_var.set(user.get_username())
+        if self.user_hit is not None:
+            hits = getattr(user, "counted", None)
+            if hits is not None:
+                key = f"{self.user_hit.prefix}{user.pk}"
+                request.throttle_counted = {key: (self.user_hit.window_start, int(hits))}  # type: ignore[attr-defined]
         return user, validated
 
     view: Any = None  # the DRF view being authenticated for (authenticators are per request)
+    user_hit: UserHit | None = None
+
+    def view_user_hit(self) -> UserHit | None:
+        """The view's write throttle, counted in the statement that reads the token's user
+        (core.throttles.PlayerWriteRateThrottle): one round trip for both. PostgreSQL only (the
+        count is a data-modifying CTE); elsewhere the throttle counts on its own."""
+        if connection.vendor != "postgresql":
+            return None
+        for throttle_class in getattr(self.view, "throttle_classes", ()):
+            if issubclass(throttle_class, PlayerWriteRateThrottle):
+                return throttle_class().user_hit()
+        return None
 
     def user_lookup(self) -> CompiledGet[User]:
         """Where the token's user is read from: a view with a `token_user_lookup` may annotate
@@ -109,7 +129,10 @@ class BearerTokenAuthentication(JWTAuthentication):
             user_id = validated_token["sub"]
         except KeyError:
             raise InvalidToken("Token contained no recognizable user identification") from None
-        user = self.user_lookup().get(user_id)
+        counted = None
+        if self.user_hit is not None:
+            counted = self.user_hit.statement(pk_column=str(User._meta.pk.column))
+        user = self.user_lookup().get(user_id, counted=counted)
         if user is None:
             raise AuthenticationFailed("User not found", code="user_not_found")
         if not user.is_active:

@@ -80,7 +80,11 @@ class CompiledGet(Generic[M]):
         self._using = using
         self._plans: WeakKeyDictionary[Any, _Plan] = WeakKeyDictionary()
 
-    def get(self, value: Any) -> M | None:
+    def get(self, value: Any, *, counted: tuple[str, list[Any]] | None = None) -> M | None:
+        """The row, or None. `counted` is a data-modifying CTE named `counted` that reads the
+        row as the CTE `found` and returns one value, with its parameters: it runs in the same
+        statement (one round trip), and its value becomes the instance's `counted` attribute
+        (None when it returned no row)."""
         connection = connections[self._using]
         plan = self._plans.get(connection)
         if plan is None:
@@ -89,15 +93,30 @@ class CompiledGet(Generic[M]):
         params = plan.params.copy()
         # As the queryset's exact lookup prepares it (a CharField's value becomes its str).
         params[plan.index] = plan.target.get_db_prep_value(value, connection, prepared=False)
+        sql = plan.sql
+        if counted is not None:
+            counted_sql, counted_params = counted
+            # Both parts are statements of this code; values are parameters.
+            sql = (
+                f"WITH found AS ({plan.sql}), {counted_sql} "  # noqa: S608
+                "SELECT found.*, (SELECT * FROM counted) FROM found"
+            )
+            params.extend(counted_params)
         with prepared_cursor(self._using) as cursor:
-            cursor.execute(plan.sql, params)
+            cursor.execute(sql, params)
             rows = cursor.fetchall()
         if not rows:
             return None
         if len(rows) > 1:
             raise MultipleObjectsReturned(f"{self._field}={value!r} matches more than one row")
-        [row] = plan.rows(rows)
+        [fetched] = rows
+        extra = None
+        if counted is not None:
+            fetched, extra = fetched[:-1], fetched[-1]
+        [row] = plan.rows([fetched])
         instance: M = plan.model.from_db(self._using, plan.field_names, row[plan.model_columns])
         for name, position in plan.annotations:
             setattr(instance, name, row[position])
+        if counted is not None:
+            instance.counted = extra  # type: ignore[attr-defined]
         return instance

@@ -243,10 +243,11 @@ def test_one_player_cannot_touch_another_players_wallet(player, coins):
 def test_earn_query_count_is_pinned(player_client, player, coins, django_assert_num_queries):
     wallet_earn(player=player, currency=coins, amount=1, reason="warm_up", request_id="")
 
-    # PostgreSQL: user, throttle counter, currency, then the earn in one statement (the wallet
-    # update and the ledger insert, economy.services._ONE_STATEMENT). Elsewhere: user, throttle
-    # counter, currency, SAVEPOINT, lock wallet, earn rule, update wallet, insert entry, RELEASE.
-    with django_assert_num_queries(4 if connection.vendor == "postgresql" else 9):
+    # PostgreSQL: the user with the throttle counter (one statement), currency, then the earn
+    # in one statement (the wallet update and the ledger insert, economy.services._ONE_STATEMENT).
+    # Elsewhere: user, throttle counter, currency, SAVEPOINT, lock wallet, earn rule, update
+    # wallet, insert entry, RELEASE.
+    with django_assert_num_queries(3 if connection.vendor == "postgresql" else 9):
         response = post(player_client, "/earn", {"amount": 500, "reason": "daily_login"})
 
     assert response.status_code == 200

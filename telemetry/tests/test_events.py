@@ -398,11 +398,12 @@ def test_batch_queries_are_bounded(player_client, django_assert_num_queries):
         {"eventType": "bad type"},
     ]
     postgresql = connection.vendor == "postgresql"
-    # PostgreSQL: the token's user, the write throttle's counter, one statement for the events
-    # and their counts (every day already active: no transaction). SQLite: user, throttle,
+    # PostgreSQL: the token's user with the write throttle's counter (one statement), one
+    # statement for the events and their counts (every day already active: no transaction).
+    # SQLite: user, throttle,
     # savepoint, stored eventIds, insert events, insert active days, player counts, global
     # counts, release savepoint.
-    steady = 3 if postgresql else 9
+    steady = 2 if postgresql else 9
     # The player's first events of a day add: (PostgreSQL) that statement writing nothing (a day
     # is new), then in a transaction (savepoint here) the events statement, the player's
     # advisory lock, read its active days, set their previous days, count the (day, previous
