@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.auth import get_user_model
 from django.http import HttpResponseRedirect
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,7 +31,7 @@ from telemetry.serializers import (
     TrackQuerySerializer,
     TrackResponseSerializer,
 )
-from telemetry.validation import event_batch_items_parse
+from telemetry.validation import event_batch_items_parse, event_input_parse
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -88,11 +89,17 @@ class EventCreateView(ApiView):
         tags=["telemetry"],
     )
     def post(self, request: Request) -> Response:
-        serializer = EventRequestSerializer(data=request.data, context={"now": datetime.now(UTC)})
-        serializer.is_valid(raise_exception=True)
-        recorded = services.event_record(
-            player=_player(request), event=serializer.validated_data["event"]
-        )
+        now = datetime.now(UTC)
+        try:
+            # What the serializer validates a valid body to (its to_internal_value), without
+            # building its fields, which only document the rules: about 0.2 ms a request.
+            event = event_input_parse(request.data, now=now)
+        except serializers.ValidationError:
+            # The serializer answers an invalid body, exactly as it always has.
+            serializer = EventRequestSerializer(data=request.data, context={"now": now})
+            serializer.is_valid(raise_exception=True)
+            event = serializer.validated_data["event"]
+        recorded = services.event_record(player=_player(request), event=event)
         return Response(
             _event_body(recorded.event, duplicate=recorded.duplicate),
             status=200 if recorded.duplicate else 201,

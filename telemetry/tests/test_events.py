@@ -9,8 +9,9 @@ from accounts.tests.factories import PlayerFactory
 from accounts.tests.helpers import client_for
 from telemetry import services
 from telemetry.models import Event
+from telemetry.serializers import EventRequestSerializer
 from telemetry.tests.helpers import NOTHING_WRITTEN, aggregates_from_tables, written_rows
-from telemetry.validation import EventInput
+from telemetry.validation import EventInput, event_input_parse
 
 pytestmark = pytest.mark.django_db
 
@@ -665,3 +666,25 @@ def test_batch_rejects_a_timestamp_outside_the_calendar_as_that_item(player_clie
         ("a", datetime(2025, 10, 25, 10, tzinfo=UTC)),
         ("d", datetime(2025, 10, 25, 11, tzinfo=UTC)),
     ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"eventType": "a"},
+        {"eventType": "level_complete", "meta": {"level": 3}, "timestampUtc": None},
+        {
+            "eventType": "x.y:z-1",
+            "meta": '{"k": [1, 2]}',
+            "timestampUtc": "2025-10-25T10:30:00+02:00",
+        },
+        {"eventType": "a", "eventId": "9B2F7F0E-3C4D-4E5F-8A9B-0C1D2E3F4A5B", "extra": 1},
+    ],
+)
+def test_a_valid_event_parses_as_its_serializer_validates_it(body):
+    # POST /event parses a valid body without building the serializer's fields.
+    now = datetime(2025, 10, 25, 12, tzinfo=UTC)
+    serializer = EventRequestSerializer(data=body, context={"now": now})
+
+    assert serializer.is_valid(), serializer.errors
+    assert event_input_parse(body, now=now) == serializer.validated_data["event"]
